@@ -1,0 +1,1 @@
+import {test} from "node:test"; import assert from "node:assert/strict"; import { AvlocError } from "../../src/errors.ts"; test("AvlocError keeps code and cause", ()=>{ const c = new Error("x"); const e = new AvlocError("INTERNAL","boom",{cause:c}); assert.equal(e.code,"INTERNAL"); assert.equal(e.cause,c)})
