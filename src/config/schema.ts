@@ -1,0 +1,78 @@
+import { z } from 'zod';
+
+/**
+ * The service's whole configuration. Defaults run out of the box; a file, the environment and
+ * command-line flags override them in that order (see load.ts). Types derive from the schema.
+ */
+const port = z.number().int().min(0).max(65535);
+
+export const configSchema = z
+  .object({
+    http: z
+      .object({
+        host: z.string().default('0.0.0.0'),
+        port: port.default(8080),
+      })
+      .strict()
+      .default({}),
+    rtmp: z
+      .object({
+        enabled: z.boolean().default(true),
+        host: z.string().default('0.0.0.0'),
+        port: port.default(1935),
+      })
+      .strict()
+      .default({}),
+    model: z
+      .object({
+        /** A model bundle folder (MODEL_CONTRACT.md). Relative paths resolve against the working directory. */
+        dir: z.string().default('models/avin-synth'),
+        device: z.enum(['cpu', 'cuda']).default('cpu'),
+        /** Threads inside one ONNX Runtime op; 0 lets ORT pick. */
+        intraOpThreads: z.number().int().min(0).max(256).default(0),
+        interOpThreads: z.number().int().min(0).max(256).default(1),
+      })
+      .strict()
+      .default({}),
+    pipeline: z
+      .object({
+        /** Largest inference batch across streams. */
+        maxBatch: z.number().int().min(1).max(256).default(8),
+        /** How long the first ready frame may wait for others to join its batch. */
+        maxWaitMs: z.number().min(0).max(1000).default(5),
+        /** A frame still waiting this long after decoding is dropped as stale. */
+        deadlineMs: z.number().min(10).max(60_000).default(1000),
+        /** Media time between two audio-embedding updates of a stream. */
+        audioCadenceMs: z.number().min(1).max(10_000).default(250),
+        /** How long a frame may wait for the audio up to its presentation time. */
+        avSyncMaxWaitMs: z.number().min(0).max(5000).default(250),
+      })
+      .strict()
+      .default({}),
+    preview: z
+      .object({
+        /** JPEG previews of analyzed frames, sent to subscribers that ask for them. */
+        enabled: z.boolean().default(true),
+        height: z.number().int().min(32).max(2160).default(360),
+      })
+      .strict()
+      .default({}),
+    clients: z
+      .object({
+        /** Heatmap messages a slow client may have queued before the oldest is dropped. */
+        queueLimit: z.number().int().min(1).max(1024).default(8),
+      })
+      .strict()
+      .default({}),
+    viewer: z
+      .object({
+        /** Folder with the built web viewer, served at `/`. */
+        dir: z.string().default('web-viewer/dist'),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
