@@ -1,0 +1,59 @@
+/**
+ * The ffmpeg command line of one decoder run (pure, so the graph can be unit-tested and read in
+ * one place). Outputs, each on its own pipe so none needs framing:
+ *   fd 3  rgb24 frames at the model size, `showinfo` right before it prints each frame's pts
+ *   fd 4  f32le mono audio at the model rate, `aresample=async=1:first_pts=0` fills gaps and a late
+ *         start with silence, so sample i is at i / rate on the same origin as the video pts
+ *         (ffmpeg shifts all input timestamps by the input's start time, so both start near 0)
+ *   fd 5  JPEG previews of the same frames (split before scaling, so jpeg k is rgb frame k)
+ * `-vsync passthrough` keeps ffmpeg from duplicating or dropping frames to fake a constant rate
+ * (deprecated in 5.x in favour of -fps_mode, which 4.x lacks; both accept -vsync).
+ */
+export interface DecoderArgsOptions {
+  /** Source.ffmpegInput: input options ending with `-i <address>`. */
+  readonly input: readonly string[];
+  readonly live: boolean;
+  readonly width: number;
+  readonly height: number;
+  readonly sampleRate: number;
+  readonly withAudio: boolean;
+  /** Preview JPEG height (width keeps the aspect, rounded to even); null for no previews. */
+  readonly previewHeight: number | null;
+  /** mjpeg -q:v, 2 (best) .. 31. */
+  readonly previewQuality: number;
+}
+
+export const FD_RGB = 3;
+export const FD_AUDIO = 4;
+export const FD_JPEG = 5;
+
+export function buildDecoderArgs(o: DecoderArgsOptions): string[] {
+  const args = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'level+info'];
+  if (o.live) {
+    // Low latency: no input buffering, and a short probe that still sees both streams of a live
+    // FLV/RTP input (their first audio and video packets arrive within a few hundred ms).
+    args.push('-fflags', 'nobuffer', '-flags', 'low_delay', '-analyzeduration', '1000000', '-probesize', '1000000');
+  }
+  args.push(...o.input);
+  const graph: string[] = [];
+  const preview = o.previewHeight !== null;
+  if (preview) {
+    graph.push('[0:v:0]split=2[vm][vp]');
+    graph.push(`[vm]scale=${o.width}:${o.height},format=rgb24,showinfo[vout]`);
+    graph.push(`[vp]scale=-2:${o.previewHeight}[pout]`);
+  } else {
+    graph.push(`[0:v:0]scale=${o.width}:${o.height},format=rgb24,showinfo[vout]`);
+  }
+  if (o.withAudio) {
+    graph.push(`[0:a:0]aresample=${o.sampleRate}:async=1:first_pts=0,aformat=sample_fmts=flt:channel_layouts=mono[aout]`);
+  }
+  args.push('-filter_complex', graph.join(';'), '-vsync', 'passthrough');
+  args.push('-map', '[vout]', '-f', 'rawvideo', `pipe:${FD_RGB}`);
+  if (o.withAudio) {
+    args.push('-map', '[aout]', '-f', 'f32le', '-c:a', 'pcm_f32le', '-ac', '1', '-ar', String(o.sampleRate), `pipe:${FD_AUDIO}`);
+  }
+  if (preview) {
+    args.push('-map', '[pout]', '-f', 'image2pipe', '-c:v', 'mjpeg', '-q:v', String(o.previewQuality), `pipe:${FD_JPEG}`);
+  }
+  return args;
+}
