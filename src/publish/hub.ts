@@ -1,0 +1,418 @@
+/**
+ * The Hub fans analyzed frames and stream events out to subscribed WebSocket clients.
+ *
+ * Each result is encoded at most once per (format, preview) pair, however many clients want it;
+ * the per-client part (sentAtMs, sendMs, this client's drop count) is rendered at write time and
+ * sent as the first or last fragment of the same WebSocket message, so the shared bytes are never
+ * copied per client.
+ *
+ * Flow control: a message is written only while the socket's `bufferedAmount` is at or under the
+ * high-water mark; otherwise it waits in the client's bounded ClientQueue (drop-oldest-heatmap).
+ * A client that never reads therefore holds at most highWaterMark + one message in its socket and
+ * `heatmapLimit` heatmaps + `controlLimit` control messages in its queue.
+ */
+import type { FrameResult, StreamCounters } from '../pipeline/types.ts';
+import { nowMs } from '../pipeline/types.ts';
+import type { SourceKind } from '../ingest/source.ts';
+import type { Logger } from '../log.ts';
+import { createLogger } from '../log.ts';
+import { ClientQueue } from './client-queue.ts';
+import type { QueueEntry } from './client-queue.ts';
+import type { AvlocMetrics } from './metrics.ts';
+import { encodeControl, encodeHeatmap } from './protocol.ts';
+import type {
+  ControlMessage,
+  EncodedHeatmap,
+  HeatmapFormat,
+  HeatmapSource,
+  StreamInfo,
+  StreamSelector,
+  StreamState,
+  StreamSummary,
+} from './protocol.ts';
+
+/** The part of a `ws` WebSocket the hub uses (so tests can pass a fake). */
+export interface HubSocket {
+  readonly bufferedAmount: number;
+  readonly readyState: number;
+  send(data: Uint8Array | string, options: { binary: boolean; fin: boolean }, cb?: (err?: Error) => void): void;
+  close(code?: number, reason?: string): void;
+}
+
+const OPEN = 1;
+
+export interface HubOptions {
+  readonly metrics?: AvlocMetrics;
+  readonly log?: Logger;
+  /** Heatmaps waiting per client before the oldest is dropped (default 8). */
+  readonly heatmapQueueLimit?: number;
+  /** Control messages waiting per client before the client is disconnected (default 256). */
+  readonly controlQueueLimit?: number;
+  /** Write only while the socket buffers at most this many bytes (default 256 KiB). */
+  readonly highWaterMarkBytes?: number;
+  /** When a full socket has no write of ours pending, re-check after this long (default 25 ms). */
+  readonly retryMs?: number;
+  readonly now?: () => number;
+}
+
+export interface ClientStats {
+  readonly id: number;
+  readonly queuedMessages: number;
+  readonly queuedHeatmaps: number;
+  readonly queuedControls: number;
+  readonly queuedBytes: number;
+  readonly bufferedAmount: number;
+  readonly queueDropped: number;
+  readonly heatmapsSent: number;
+}
+
+/** A connected client as the ws server holds it. */
+export interface HubClient {
+  readonly id: number;
+  stats(): ClientStats;
+}
+
+class Session implements HubClient {
+  readonly queue: ClientQueue;
+  all = false;
+  /** Streams named explicitly; while `all`, the ones unsubscribed by name. */
+  readonly named = new Set<string>();
+  readonly excluded = new Set<string>();
+  format: HeatmapFormat = 'binary';
+  preview = false;
+  queueDropped = 0;
+  heatmapsSent = 0;
+  inflight = 0;
+  retry: ReturnType<typeof setTimeout> | undefined;
+  closed = false;
+
+  constructor(
+    readonly id: number,
+    readonly socket: HubSocket,
+    heatmapLimit: number,
+    controlLimit: number,
+  ) {
+    this.queue = new ClientQueue(heatmapLimit, controlLimit);
+  }
+
+  wants(streamId: string): boolean {
+    return this.all ? !this.excluded.has(streamId) : this.named.has(streamId);
+  }
+
+  stats(): ClientStats {
+    return {
+      id: this.id,
+      queuedMessages: this.queue.length,
+      queuedHeatmaps: this.queue.heatmapCount,
+      queuedControls: this.queue.controlCount,
+      queuedBytes: this.queue.byteLength,
+      bufferedAmount: this.socket.bufferedAmount,
+      queueDropped: this.queueDropped,
+      heatmapsSent: this.heatmapsSent,
+    };
+  }
+}
+
+interface StreamEntry {
+  id: string;
+  kind: SourceKind;
+  state: StreamState;
+  startedAtMs: number;
+  hasAudio: boolean | null;
+  hasVideo: boolean | null;
+  counters: StreamCounters;
+  queueDropped: number;
+}
+
+export class Hub {
+  private readonly sessions = new Map<number, Session>();
+  private readonly streams = new Map<string, StreamEntry>();
+  private nextId = 1;
+  private closed = false;
+  private readonly log: Logger;
+  private readonly heatmapLimit: number;
+  private readonly controlLimit: number;
+  private readonly hwm: number;
+  private readonly retryMs: number;
+  private readonly now: () => number;
+  private readonly metrics: AvlocMetrics | undefined;
+
+  constructor(opts: HubOptions = {}) {
+    this.log = opts.log ?? createLogger('hub');
+    this.heatmapLimit = opts.heatmapQueueLimit ?? 8;
+    this.controlLimit = opts.controlQueueLimit ?? 256;
+    this.hwm = opts.highWaterMarkBytes ?? 256 * 1024;
+    this.retryMs = opts.retryMs ?? 25;
+    this.now = opts.now ?? nowMs;
+    this.metrics = opts.metrics;
+  }
+
+  // ---- clients ------------------------------------------------------------------------------
+
+  addClient(socket: HubSocket): HubClient {
+    const s = new Session(this.nextId++, socket, this.heatmapLimit, this.controlLimit);
+    this.sessions.set(s.id, s);
+    this.metrics?.clients.set({}, this.sessions.size);
+    return s;
+  }
+
+  /** Forgets a client (its socket closed). Idempotent. */
+  removeClient(client: HubClient): void {
+    const s = this.sessions.get(client.id);
+    if (!s) return;
+    s.closed = true;
+    if (s.retry) clearTimeout(s.retry);
+    s.queue.clear();
+    this.sessions.delete(s.id);
+    this.metrics?.clients.set({}, this.sessions.size);
+  }
+
+  /** Adds streams to the client's subscription and sets its format; answers with the stream list. */
+  subscribe(client: HubClient, streams: StreamSelector, format: HeatmapFormat, preview: boolean): void {
+    const s = this.session(client);
+    if (!s) return;
+    if (streams === '*') {
+      s.all = true;
+      s.excluded.clear();
+    } else {
+      for (const id of streams) {
+        s.named.add(id);
+        s.excluded.delete(id);
+      }
+    }
+    s.format = format;
+    s.preview = preview;
+    this.enqueue(s, { type: 'streams', streams: this.listStreams() });
+  }
+
+  unsubscribe(client: HubClient, streams: StreamSelector): void {
+    const s = this.session(client);
+    if (!s) return;
+    if (streams === '*') {
+      s.all = false;
+      s.named.clear();
+      s.excluded.clear();
+      return;
+    }
+    for (const id of streams) {
+      s.named.delete(id);
+      if (s.all) s.excluded.add(id);
+    }
+  }
+
+  /** Sends a control message to one client (hello, pong, error), through its queue. */
+  sendTo(client: HubClient, msg: ControlMessage): void {
+    const s = this.session(client);
+    if (s) this.enqueue(s, msg);
+  }
+
+  clientStats(): ClientStats[] {
+    return [...this.sessions.values()].map((s) => s.stats());
+  }
+
+  // ---- streams ------------------------------------------------------------------------------
+
+  streamStarted(id: string, kind: SourceKind, startedAtMs: number): void {
+    this.streams.set(id, {
+      id,
+      kind,
+      state: 'starting',
+      startedAtMs,
+      hasAudio: null,
+      hasVideo: null,
+      counters: { decoded: 0, skipped: 0, dropped: 0, analyzed: 0 },
+      queueDropped: 0,
+    });
+    this.metrics?.streams.set({}, this.streams.size);
+    this.broadcast(id, { type: 'stream.started', id, kind, startedAtMs });
+  }
+
+  streamInfo(info: StreamInfo): void {
+    const e = this.streams.get(info.id);
+    if (e) {
+      e.hasAudio = info.hasAudio;
+      e.hasVideo = info.hasVideo;
+      if (e.state === 'starting') e.state = 'live';
+    }
+    this.broadcast(info.id, { type: 'stream.info', ...info });
+  }
+
+  setStreamState(id: string, state: Exclude<StreamState, 'ended'>): void {
+    const e = this.streams.get(id);
+    if (e) e.state = state;
+  }
+
+  streamError(id: string, code: string, message: string): void {
+    this.broadcast(id, { type: 'stream.error', id, code, message });
+  }
+
+  streamEnded(id: string, reason: string): void {
+    this.streams.delete(id);
+    this.metrics?.streams.set({}, this.streams.size);
+    this.metrics?.forgetStream(id);
+    this.broadcast(id, { type: 'stream.ended', id, reason });
+  }
+
+  /** Latest counters of a stream, when the pipeline has news but no result to publish. */
+  updateCounters(id: string, counters: StreamCounters): void {
+    const e = this.streams.get(id);
+    if (e) e.counters = { ...counters };
+    this.metrics?.setStreamCounters(id, counters);
+  }
+
+  listStreams(): StreamSummary[] {
+    return [...this.streams.values()].map((e) => ({
+      id: e.id,
+      kind: e.kind,
+      state: e.state,
+      startedAtMs: e.startedAtMs,
+      hasAudio: e.hasAudio,
+      hasVideo: e.hasVideo,
+      counters: { ...e.counters },
+      queueDropped: e.queueDropped,
+    }));
+  }
+
+  // ---- heatmaps -----------------------------------------------------------------------------
+
+  publish(result: FrameResult, counters: StreamCounters): void {
+    if (this.closed) return;
+    const id = result.streamId;
+    let entry = this.streams.get(id);
+    if (!entry) {
+      // A result for a stream nobody announced (tests, file runs): list it rather than lose it.
+      this.streamStarted(id, 'file', result.frame.captureAtMs);
+      entry = this.streams.get(id);
+    }
+    if (entry) {
+      entry.counters = { ...counters };
+      entry.hasAudio = result.hasAudio;
+      entry.hasVideo = true;
+      if (entry.state === 'starting') entry.state = 'live';
+    }
+    const m = this.metrics;
+    if (m) {
+      m.setStreamCounters(id, counters);
+      m.stageSeconds.observe({ stage: 'decode' }, result.timings.decodeMs / 1000);
+      m.stageSeconds.observe({ stage: 'wait' }, result.timings.waitMs / 1000);
+      m.stageSeconds.observe({ stage: 'inference' }, result.timings.inferenceMs / 1000);
+    }
+    const source = toSource(result, counters);
+    const cache = new Map<string, EncodedHeatmap>();
+    for (const s of this.sessions.values()) {
+      if (!s.wants(id)) continue;
+      const preview = s.preview && result.frame.jpeg !== undefined;
+      const key = `${s.format}/${preview}`;
+      let enc = cache.get(key);
+      if (!enc) {
+        enc = encodeHeatmap(source, s.format, preview);
+        cache.set(key, enc);
+      }
+      this.push(s, { kind: 'heatmap', streamId: id, captureAtMs: result.frame.captureAtMs, doneAtMs: result.doneAtMs, encoded: enc });
+    }
+  }
+
+  /** Forgets every client and stream. Sockets belong to the ws server, which closes them. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const s of [...this.sessions.values()]) this.removeClient(s);
+    this.streams.clear();
+  }
+
+  // ---- internals ----------------------------------------------------------------------------
+
+  private session(client: HubClient): Session | undefined {
+    return this.sessions.get(client.id);
+  }
+
+  private broadcast(streamId: string, msg: ControlMessage): void {
+    for (const s of this.sessions.values()) if (s.wants(streamId)) this.enqueue(s, msg);
+  }
+
+  private enqueue(s: Session, msg: ControlMessage): void {
+    this.push(s, { kind: 'control', text: encodeControl(msg) });
+  }
+
+  private push(s: Session, e: QueueEntry): void {
+    if (s.closed) return;
+    const r = s.queue.push(e);
+    if (!r.ok) {
+      this.log.warn('client too slow for control messages, disconnecting', { client: s.id });
+      this.metrics?.clientsClosedSlow.inc();
+      s.socket.close(1008, 'client too slow');
+      this.removeClient(s);
+      return;
+    }
+    if (r.dropped) {
+      s.queueDropped++;
+      const st = this.streams.get(r.dropped.streamId);
+      if (st) st.queueDropped++;
+      this.metrics?.clientQueueDropped.inc({ stream: r.dropped.streamId });
+    }
+    this.flush(s);
+  }
+
+  private flush(s: Session): void {
+    while (!s.closed && s.queue.length > 0 && s.socket.readyState === OPEN && s.socket.bufferedAmount <= this.hwm) {
+      const e = s.queue.shift();
+      if (e) this.write(s, e);
+    }
+    // The send callbacks of our pending writes re-run flush when the socket drains; if none is
+    // pending (the buffer is full of someone else's bytes, e.g. a ws ping), poll instead.
+    if (!s.closed && s.queue.length > 0 && s.inflight === 0 && !s.retry && s.socket.readyState === OPEN) {
+      s.retry = setTimeout(() => {
+        s.retry = undefined;
+        this.flush(s);
+      }, this.retryMs);
+      s.retry.unref?.();
+    }
+  }
+
+  private write(s: Session, e: QueueEntry): void {
+    s.inflight++;
+    const done = (err?: Error): void => {
+      s.inflight--;
+      if (!err) this.flush(s);
+    };
+    if (e.kind === 'control') {
+      s.socket.send(e.text, { binary: false, fin: true }, done);
+      return;
+    }
+    const sentAtMs = this.now();
+    const enc = e.encoded;
+    const per = enc.perSend({ sentAtMs, queueDropped: s.queueDropped });
+    const binary = enc.format === 'binary';
+    // Two fragments of one message: no per-client copy of the shared bytes.
+    const [first, last] = enc.perSendFirst ? [per, enc.shared] : [enc.shared, per];
+    s.socket.send(first, { binary, fin: false });
+    s.socket.send(last, { binary, fin: true }, done);
+    s.heatmapsSent++;
+    const m = this.metrics;
+    if (m) {
+      m.heatmapsSent.inc({ stream: e.streamId });
+      m.e2eLatency.observe({}, Math.max(0, sentAtMs - e.captureAtMs) / 1000);
+      m.stageSeconds.observe({ stage: 'send' }, Math.max(0, sentAtMs - e.doneAtMs) / 1000);
+    }
+  }
+}
+
+function toSource(r: FrameResult, c: StreamCounters): HeatmapSource {
+  const f = r.frame;
+  return {
+    type: 'heatmap',
+    streamId: r.streamId,
+    frame: f.index,
+    ptsMs: f.ptsMs,
+    captureAtMs: f.captureAtMs,
+    decodedAtMs: f.decodedAtMs,
+    doneAtMs: r.doneAtMs,
+    timings: { decodeMs: r.timings.decodeMs, waitMs: r.timings.waitMs, inferenceMs: r.timings.inferenceMs },
+    grid: { h: r.gridH, w: r.gridW, values: r.heatmap },
+    peak: { x: r.peak.x, y: r.peak.y, u: r.peak.u, v: r.peak.v, value: r.peak.value },
+    counters: { decoded: c.decoded, skipped: c.skipped, dropped: c.dropped, analyzed: c.analyzed },
+    hasAudio: r.hasAudio,
+    batchSize: r.batchSize,
+    ...(f.jpeg ? { preview: f.jpeg } : {}),
+  };
+}

@@ -1,0 +1,169 @@
+/**
+ * Attaches the avloc WebSocket endpoint to an existing http.Server at `/ws`.
+ *
+ * Every text message is validated against the protocol schemas; a malformed one gets an `error`
+ * message (code PROTOCOL_INVALID) and the connection stays open. Limits per connection: the
+ * largest accepted message (`maxMessageBytes`, enforced by ws, which closes with 1009), and a
+ * keepalive that terminates a peer that does not answer a WebSocket ping within one interval.
+ */
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import type { RawData, WebSocket } from 'ws';
+import { AvlocError, describeError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { createLogger } from '../log.ts';
+import { nowMs } from '../pipeline/types.ts';
+import type { Hub, HubClient } from './hub.ts';
+import { PROTOCOL_VERSION, parseClientMessage } from './protocol.ts';
+import type { ModelInfo } from './protocol.ts';
+
+export interface WsServerOptions {
+  readonly server: Server;
+  readonly hub: Hub;
+  readonly path?: string;
+  /** Largest incoming message in bytes (default 16 KiB; client messages are small). */
+  readonly maxMessageBytes?: number;
+  /** WebSocket ping interval; a peer silent for a whole interval is terminated (default 15 s, 0 = off). */
+  readonly pingIntervalMs?: number;
+  /** Most simultaneous connections (default 256); more are refused with HTTP 503. */
+  readonly maxClients?: number;
+  readonly serverVersion?: string;
+  readonly model?: ModelInfo | null;
+  readonly log?: Logger;
+}
+
+interface Conn {
+  readonly ws: WebSocket;
+  readonly client: HubClient;
+  alive: boolean;
+}
+
+export class AvlocWsServer {
+  private readonly wss: WebSocketServer;
+  private readonly conns = new Set<Conn>();
+  private readonly path: string;
+  private readonly maxBytes: number;
+  private readonly maxClients: number;
+  private readonly log: Logger;
+  private readonly timer: ReturnType<typeof setInterval> | undefined;
+  private closing: Promise<void> | undefined;
+  private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => this.upgrade(req, socket, head);
+
+  constructor(private readonly opts: WsServerOptions) {
+    this.path = opts.path ?? '/ws';
+    this.maxBytes = opts.maxMessageBytes ?? 16 * 1024;
+    this.maxClients = opts.maxClients ?? 256;
+    this.log = opts.log ?? createLogger('ws');
+    // noServer: we route upgrades ourselves so other paths (none today) stay free for others.
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: this.maxBytes, perMessageDeflate: false });
+    opts.server.on('upgrade', this.onUpgrade);
+    const every = opts.pingIntervalMs ?? 15_000;
+    if (every > 0) {
+      this.timer = setInterval(() => this.keepalive(), every);
+      this.timer.unref();
+    }
+  }
+
+  get clientCount(): number {
+    return this.conns.size;
+  }
+
+  /** Closes every connection (1001 going away) and detaches from the http server. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= new Promise<void>((resolve) => {
+      if (this.timer) clearInterval(this.timer);
+      this.opts.server.off('upgrade', this.onUpgrade);
+      for (const c of this.conns) c.ws.close(1001, 'server shutting down');
+      const deadline = setTimeout(() => {
+        for (const c of this.conns) c.ws.terminate();
+      }, 1000);
+      deadline.unref();
+      const finish = (): void => {
+        if (this.conns.size > 0) {
+          setTimeout(finish, 10).unref();
+          return;
+        }
+        clearTimeout(deadline);
+        this.wss.close(() => resolve());
+      };
+      finish();
+    });
+    return this.closing;
+  }
+
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname !== this.path) return; // someone else's upgrade, or none: the http server decides
+    if (this.closing || this.conns.size >= this.maxClients) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req));
+  }
+
+  private accept(ws: WebSocket, req: IncomingMessage): void {
+    const hub = this.opts.hub;
+    const client = hub.addClient(ws);
+    const conn: Conn = { ws, client, alive: true };
+    this.conns.add(conn);
+    this.log.debug('client connected', { client: client.id, from: req.socket.remoteAddress });
+    ws.on('pong', () => {
+      conn.alive = true;
+    });
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      conn.alive = true;
+      this.onMessage(conn, data, isBinary);
+    });
+    ws.on('error', (err) => this.log.debug('client socket error', { client: client.id, error: describeError(err) }));
+    ws.on('close', (code) => {
+      this.conns.delete(conn);
+      hub.removeClient(client);
+      this.log.debug('client disconnected', { client: client.id, code });
+    });
+    hub.sendTo(client, {
+      type: 'hello',
+      protocol: PROTOCOL_VERSION,
+      server: { name: 'avloc', version: this.opts.serverVersion ?? '0.0.0' },
+      model: this.opts.model ?? null,
+      maxMessageBytes: this.maxBytes,
+    });
+  }
+
+  private onMessage(conn: Conn, data: RawData, isBinary: boolean): void {
+    const hub = this.opts.hub;
+    try {
+      if (isBinary) throw new AvlocError('PROTOCOL_INVALID', 'binary messages are not accepted from clients');
+      const text = (Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)).toString('utf8');
+      const msg = parseClientMessage(text);
+      switch (msg.type) {
+        case 'subscribe':
+          hub.subscribe(conn.client, msg.streams, msg.format, msg.preview);
+          return;
+        case 'unsubscribe':
+          hub.unsubscribe(conn.client, msg.streams);
+          return;
+        case 'ping':
+          hub.sendTo(conn.client, { type: 'pong', ...(msg.id === undefined ? {} : { id: msg.id }), serverTimeMs: nowMs() });
+          return;
+      }
+    } catch (err) {
+      const code = err instanceof AvlocError ? err.code : 'INTERNAL';
+      const message = err instanceof AvlocError ? err.message : describeError(err);
+      this.log.debug('bad client message', { client: conn.client.id, code, message });
+      hub.sendTo(conn.client, { type: 'error', code, message });
+    }
+  }
+
+  private keepalive(): void {
+    for (const c of this.conns) {
+      if (!c.alive) {
+        this.log.debug('client missed a ping, terminating', { client: c.client.id });
+        c.ws.terminate();
+        continue;
+      }
+      c.alive = false;
+      c.ws.ping();
+    }
+  }
+}
