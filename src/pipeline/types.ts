@@ -47,6 +47,11 @@ export interface AvWindow {
   readonly audio: Float32Array;
   /** False when the stream has no audio track: `audio` is silence and every message says so. */
   readonly hasAudio: boolean;
+  /**
+   * True when the frame waited its maximum for audio and went on without it: the window's tail
+   * (audio not yet arrived) is zeros. Absent or false when the window is complete.
+   */
+  readonly audioLate?: boolean;
 }
 
 /** A window waiting for inference, as the scheduler sees it. */

@@ -1,0 +1,193 @@
+import { Observable, asyncScheduler, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
+import { AvlocError } from '../errors.ts';
+import { AudioRing } from './audio-ring.ts';
+import type { StreamCounterRegistry } from './counters.ts';
+import type { AudioChunk, AvWindow, VideoFrame } from './types.ts';
+
+/**
+ * Joins one stream's frames and audio into AvWindows: the window for a frame at pts t is the
+ * windowSeconds of audio that ends at t (MODEL_CONTRACT "Audio window alignment"; causal).
+ *
+ * A frame can arrive before the audio up to its pts (decoders interleave video and audio packets
+ * with some slack). Such a frame waits, with these bounds:
+ *  - at most ONE pending frame per stream; a newer frame replaces it and the old one is counted
+ *    as `skipped` (policy: latest-only, like the scheduler — an old frame is worth less than a new one);
+ *  - at most `maxWaitMs` (wall clock, default 250 ms); then it goes on with the audio that exists,
+ *    the missing tail zero-filled and the window flagged `audioLate`.
+ * A stream without audio (hasAudio=false) emits every frame at once with a silent window.
+ * Audio itself is held in an AudioRing (bounded, overwrite-oldest).
+ */
+export type MediaEvent =
+  | { readonly type: 'frame'; readonly frame: VideoFrame }
+  | { readonly type: 'audio'; readonly chunk: AudioChunk };
+
+export interface AvSyncOptions {
+  readonly sampleRate: number;
+  readonly windowSeconds: number;
+  readonly hasAudio: boolean;
+  /** Longest a frame waits for its audio (wall ms). Default 250. */
+  readonly maxWaitMs?: number;
+  /** Audio history kept beyond one window (seconds). Default 1. */
+  readonly marginSeconds?: number;
+}
+
+interface Pending {
+  readonly frame: VideoFrame;
+  readonly sinceMs: number;
+}
+
+export class AvSyncCore {
+  private readonly ring: AudioRing;
+  private readonly maxWaitMs: number;
+  private readonly hasAudio: boolean;
+  /** Shared by every window of a stream without audio; consumers treat windows as read-only. */
+  private silence: Float32Array | undefined;
+  private pending: Pending | undefined;
+  /** Frames replaced while waiting for audio. */
+  skipped = 0;
+  /** Windows emitted with audio missing at their end. */
+  late = 0;
+
+  constructor(opts: AvSyncOptions) {
+    this.ring = new AudioRing(opts);
+    this.maxWaitMs = opts.maxWaitMs ?? 250;
+    this.hasAudio = opts.hasAudio;
+  }
+
+  get audioEndPtsMs(): number {
+    return this.ring.endPtsMs;
+  }
+
+  /** `now` is wall-clock ms (only used to time the wait). */
+  process(ev: MediaEvent, now: number): AvWindow[] {
+    if (ev.type === 'audio') return this.onAudio(ev.chunk);
+    return this.onFrame(ev.frame, now);
+  }
+
+  /** Releases the pending frame once it has waited maxWaitMs. */
+  tick(now: number): AvWindow[] {
+    const p = this.pending;
+    if (!p || now - p.sinceMs < this.maxWaitMs) return [];
+    this.pending = undefined;
+    return [this.window(p.frame)];
+  }
+
+  /** When `tick` next has something to do, if ever. */
+  nextWakeAtMs(): number | undefined {
+    return this.pending ? this.pending.sinceMs + this.maxWaitMs : undefined;
+  }
+
+  /** End of stream: the pending frame goes on with the audio that exists. */
+  end(): AvWindow[] {
+    const p = this.pending;
+    this.pending = undefined;
+    return p ? [this.window(p.frame)] : [];
+  }
+
+  private onFrame(frame: VideoFrame, now: number): AvWindow[] {
+    if (!this.hasAudio) {
+      this.silence ??= new Float32Array(this.ring.windowSamples);
+      return [{ frame, audio: this.silence, hasAudio: false }];
+    }
+    if (this.ring.hasAudioUntil(frame.ptsMs)) {
+      // A newer frame is complete: an older pending one would now be out of order; it is skipped.
+      if (this.pending) this.skip();
+      return [this.window(frame)];
+    }
+    if (this.pending) this.skip();
+    this.pending = { frame, sinceMs: now };
+    return [];
+  }
+
+  private onAudio(chunk: AudioChunk): AvWindow[] {
+    if (chunk.sampleRate !== this.ring.sampleRate) {
+      throw new AvlocError(
+        'DECODE_FAILED',
+        `stream ${chunk.streamId}: audio at ${chunk.sampleRate} Hz, the model needs ${this.ring.sampleRate} Hz`,
+      );
+    }
+    if (!this.hasAudio) return [];
+    this.ring.push(chunk.ptsMs, chunk.samples);
+    const p = this.pending;
+    if (p && this.ring.hasAudioUntil(p.frame.ptsMs)) {
+      this.pending = undefined;
+      return [this.window(p.frame)];
+    }
+    return [];
+  }
+
+  private skip(): void {
+    this.pending = undefined;
+    this.skipped++;
+  }
+
+  private window(frame: VideoFrame): AvWindow {
+    const audio = this.ring.windowEndingAt(frame.ptsMs);
+    if (this.ring.hasAudioUntil(frame.ptsMs)) return { frame, audio, hasAudio: true };
+    this.late++;
+    return { frame, audio, hasAudio: true, audioLate: true };
+  }
+}
+
+export interface AvSyncOperatorOptions extends AvSyncOptions {
+  /** Where `decoded` and `skipped` are counted, keyed by the frames' streamId. */
+  readonly counters?: StreamCounterRegistry;
+  /** Clock and timers (virtual in marble tests). Default asyncScheduler. */
+  readonly scheduler?: SchedulerLike;
+}
+
+/** One stream's media events in, its AvWindows out. On completion the pending frame is flushed. */
+export function avSync(opts: AvSyncOperatorOptions): OperatorFunction<MediaEvent, AvWindow> {
+  const sched = opts.scheduler ?? asyncScheduler;
+  return (source) =>
+    new Observable<AvWindow>((subscriber) => {
+      const core = new AvSyncCore(opts);
+      let timer: Subscription | undefined;
+      let timerAt: number | undefined;
+
+      const emit = (windows: AvWindow[]): void => {
+        for (const w of windows) subscriber.next(w);
+        const at = core.nextWakeAtMs();
+        if (at === timerAt) return;
+        timer?.unsubscribe();
+        timer = undefined;
+        timerAt = at;
+        if (at === undefined) return;
+        timer = sched.schedule(() => {
+          timer = undefined;
+          timerAt = undefined;
+          emit(core.tick(sched.now()));
+        }, Math.max(0, at - sched.now()));
+      };
+
+      const sub = source.subscribe({
+        next: (ev) => {
+          let out: AvWindow[];
+          const skippedBefore = core.skipped;
+          try {
+            out = core.process(ev, sched.now());
+          } catch (err) {
+            subscriber.error(err);
+            return;
+          }
+          if (ev.type === 'frame') {
+            opts.counters?.open(ev.frame.streamId);
+            opts.counters?.bump(ev.frame.streamId, 'decoded');
+            if (core.skipped > skippedBefore) opts.counters?.bump(ev.frame.streamId, 'skipped', core.skipped - skippedBefore);
+          }
+          emit(out);
+        },
+        error: (err) => subscriber.error(err),
+        complete: () => {
+          timer?.unsubscribe();
+          timer = undefined;
+          for (const w of core.end()) subscriber.next(w);
+          subscriber.complete();
+        },
+      });
+      return () => {
+        timer?.unsubscribe();
+        sub.unsubscribe();
+      };
+    });
+}
