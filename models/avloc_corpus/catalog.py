@@ -1,0 +1,164 @@
+"""Which real pictures and sounds stand for each category, and where each comes from.
+
+Every asset is a small dict: kind (how to load it), ref (where), package and licence (kept in the
+manifest for attribution), and `prefer` — the split it should go to when a category has enough
+assets (GCompris recordings/drawings and TimGM6mb renders lean to test, so that the test split is
+also a change of recording and drawing style, as DATA_SOURCES.md recommends).
+"""
+from __future__ import annotations
+
+from typing import Dict, List
+
+TUX = ("tuxpaint-stamps-default", "GPL-2")
+GC_SVG = ("gcompris-qt-data", "GPL-3+ / CC-BY-SA-4.0")
+GC_OGG = ("gcompris-qt-data", "GPL-3+ / CC-Sampling-Plus-1.0")
+NOTO = ("fonts-noto-color-emoji", "OFL-1.1")
+FLUENT = ("@lobehub/fluent-emoji-3d", "MIT")
+FLUID = ("fluid-soundfont-gm+gs", "MIT")
+TIMGM = ("timgm6mb-soundfont", "GPL-2")
+FDO = ("sound-theme-freedesktop", "CC-BY-SA / GPL-2")
+
+TUX_DIR = "usr/share/tuxpaint/stamps/"
+FARM = "explore_farm_animals:/gcompris/src/activities/explore_farm_animals/resource/animals/"
+INSTR = "instruments:/gcompris/src/activities/instruments/resource/"
+
+
+def _a(kind: str, ref: str, pkg_lic, prefer: str = "any", **extra) -> Dict:
+    return dict(kind=kind, ref=ref, package=pkg_lic[0], license=pkg_lic[1], prefer=prefer, **extra)
+
+
+def tux(rel: str) -> Dict:                      # picture (.png) or sound (.ogg)
+    return _a("file", TUX_DIR + rel, TUX)
+
+
+def gc_svg(rel: str) -> Dict:
+    return _a("rcc_svg", rel, GC_SVG, prefer="test")
+
+
+def gc_ogg(rel: str) -> Dict:
+    return _a("rcc_audio", rel, GC_OGG, prefer="test")
+
+
+def noto(cp: str) -> Dict:
+    return _a("noto", cp, NOTO)
+
+
+def fluent(cp: str) -> Dict:
+    return _a("fluent", cp, FLUENT)
+
+
+def render(font: str, bank: int, program: int, n: int, drums: bool = False) -> List[Dict]:
+    """n distinct renders (different seeded phrases) of one GM/GS sound; each is its own asset."""
+    pkg = TIMGM if font == "TimGM6mb.sf2" else FLUID
+    prefer = "test" if font == "TimGM6mb.sf2" else "any"
+    return [_a("midi", f"{font}:{bank}:{program}:{i}", pkg, prefer=prefer, font=font, bank=bank,
+               program=program, phrase=i, drums=drums) for i in range(n)]
+
+
+GM, GS, TIM = "FluidR3_GM.sf2", "FluidR3_GS.sf2", "TimGM6mb.sf2"
+
+CATEGORIES: Dict[str, Dict[str, List[Dict]]] = {
+    "dog": dict(
+        pictures=[tux("animals/mammals/dogs/dog.png"), gc_svg(FARM + "dog.svg"), noto("1f415"),
+                  fluent("1f415"), fluent("1f436")],
+        sounds=[tux("animals/mammals/dogs/dog.ogg"), gc_ogg(FARM + "dog.ogg")] + render(GS, 1, 123, 3)),
+    "cat": dict(
+        pictures=[tux("seasonal/halloween/blackcat.png"), gc_svg(FARM + "cat.svg"), noto("1f408"),
+                  fluent("1f408"), fluent("1f431")],
+        sounds=[tux("seasonal/halloween/blackcat.ogg"), gc_ogg(FARM + "cat.ogg")]),
+    "cow": dict(
+        pictures=[tux("animals/mammals/bovines/cow.png"), tux("animals/mammals/bovines/cow_white.png"),
+                  tux("animals/mammals/bovines/bull.png"), gc_svg(FARM + "cow.svg"), noto("1f404"),
+                  fluent("1f404"), fluent("1f42e")],
+        sounds=[tux("animals/mammals/bovines/cow.ogg"), tux("animals/mammals/bovines/cow_white.ogg"),
+                tux("animals/mammals/bovines/bull.ogg"), gc_ogg(FARM + "cow.ogg")]),
+    "horse": dict(
+        pictures=[tux("animals/mammals/equines/horse.png"), gc_svg(FARM + "horse.svg"), noto("1f40e"),
+                  fluent("1f40e"), fluent("1f434")],
+        sounds=[tux("animals/mammals/equines/horse.ogg"), gc_ogg(FARM + "horse.ogg")] + render(GS, 2, 123, 2)),
+    "sheep": dict(
+        pictures=[tux("animals/mammals/bovines/sheep.png"), tux("animals/mammals/bovines/sheep_lamb.png"),
+                  gc_svg(FARM + "sheep.svg"), noto("1f411"), fluent("1f411"), fluent("1f40f")],
+        sounds=[tux("animals/mammals/bovines/sheep.ogg"), tux("animals/mammals/bovines/sheep_lamb.ogg"),
+                gc_ogg(FARM + "sheep.ogg")]),
+    "pig": dict(
+        pictures=[tux("animals/mammals/pig.png"), tux("animals/mammals/pig_golden.png"),
+                  tux("animals/mammals/pig_golden2.png"), gc_svg(FARM + "pig.svg"), noto("1f416"),
+                  fluent("1f416"), fluent("1f437")],
+        sounds=[tux("animals/mammals/pig.ogg"), tux("animals/mammals/pig_golden.ogg"),
+                tux("animals/mammals/pig_golden2.ogg"), gc_ogg(FARM + "pig.ogg")]),
+    "chicken": dict(
+        pictures=[tux("animals/birds/hen.png"), tux("animals/birds/rooster.png"),
+                  tux("animals/birds/chicken_profile.png"), gc_svg(FARM + "chicken.svg"),
+                  noto("1f413"), noto("1f414"), fluent("1f413"), fluent("1f414")],
+        sounds=[tux("animals/birds/hen.ogg"), tux("animals/birds/rooster.ogg"), gc_ogg(FARM + "chickens.ogg")]),
+    "duck": dict(
+        pictures=[tux("animals/birds/duck.png"), tux("animals/birds/drake.png"), gc_svg(FARM + "duck.svg"),
+                  noto("1f986"), fluent("1f986")],
+        sounds=[tux("animals/birds/duck.ogg"), tux("animals/birds/drake.ogg"), gc_ogg(FARM + "duck.ogg")]),
+    "owl": dict(
+        pictures=[tux("animals/birds/owl.png"), gc_svg(FARM + "owl.svg"), noto("1f989"), fluent("1f989")],
+        sounds=[tux("animals/birds/owl.ogg"), gc_ogg(FARM + "owl.ogg")]),
+    "songbird": dict(
+        pictures=[tux("animals/birds/blackbird.png"), tux("animals/birds/lark.png"),
+                  tux("animals/birds/cuckoo.png"), noto("1f426"), fluent("1f426")],
+        sounds=[tux("animals/birds/blackbird.ogg"), tux("animals/birds/lark.ogg"),
+                tux("animals/birds/cuckoo.ogg")] + render(GM, 0, 123, 2) + render(GS, 3, 123, 2)
+               + render(TIM, 0, 123, 2)),
+    "violin": dict(
+        pictures=[tux("hobbies/music/string/violin.png"), gc_svg(INSTR + "violin.svg"), noto("1f3bb"),
+                  fluent("1f3bb")],
+        sounds=[tux("hobbies/music/string/violin.ogg"), gc_ogg(INSTR + "violin.ogg")]
+               + render(GM, 0, 40, 4) + render(TIM, 0, 40, 2)),
+    "drumkit": dict(
+        pictures=[tux("hobbies/music/percussion/drumkit.png"), gc_svg(INSTR + "drum_kit.svg"),
+                  noto("1f941"), fluent("1f941")],
+        sounds=[tux("hobbies/music/percussion/drumkit.ogg"), gc_ogg(INSTR + "drum_kit.ogg")]
+               + render(GM, 128, 0, 4, drums=True) + render(TIM, 128, 0, 2, drums=True)),
+    "trumpet": dict(
+        pictures=[tux("hobbies/music/brass/trumpet.png"), gc_svg(INSTR + "trumpet.svg"), noto("1f3ba"),
+                  fluent("1f3ba")],
+        sounds=[gc_ogg(INSTR + "trumpet.ogg")] + render(GM, 0, 56, 4) + render(TIM, 0, 56, 2)),
+    "piano": dict(
+        pictures=[gc_svg(INSTR + "piano.svg"), noto("1f3b9"), fluent("1f3b9")],
+        sounds=[gc_ogg(INSTR + "piano.ogg")] + render(GM, 0, 0, 4) + render(TIM, 0, 0, 2)),
+    "guitar": dict(
+        pictures=[tux("hobbies/music/string/guitar_classical.png"), tux("hobbies/music/string/guitar2.png"),
+                  tux("hobbies/music/string/guitar_electric.png"), gc_svg(INSTR + "guitar.svg"),
+                  noto("1f3b8"), fluent("1f3b8")],
+        sounds=[gc_ogg(INSTR + "guitar.ogg")] + render(GM, 0, 24, 2) + render(GM, 0, 25, 2)
+               + render(TIM, 0, 24, 2)),
+    "telephone": dict(
+        pictures=[noto("260e"), noto("1f4de"), fluent("260e-fe0f"), fluent("1f4de")],
+        sounds=[_a("file", "usr/share/sounds/freedesktop/stereo/phone-incoming-call.oga", FDO, prefer="test")]
+               + render(GM, 0, 124, 3) + render(TIM, 0, 124, 2)),
+    "firetruck": dict(
+        pictures=[tux("vehicles/emergency/firetruck.png"), tux("vehicles/emergency/cartoon/fire_engine.png"),
+                  noto("1f692"), fluent("1f692")],
+        sounds=render(GS, 5, 125, 4)),
+    "helicopter": dict(
+        pictures=[tux("vehicles/flight/cartoon/eddieCopter.png"), noto("1f681"), fluent("1f681")],
+        sounds=render(GM, 0, 125, 3) + render(TIM, 0, 125, 2)),
+    # ---- held out: never in training or validation, only in test (unseen categories)
+    "elephant": dict(
+        pictures=[tux("animals/mammals/elephant.png"), noto("1f418"), fluent("1f418")],
+        sounds=[tux("animals/mammals/elephant.ogg")]),
+    "lion": dict(
+        pictures=[tux("animals/mammals/cats/lion.png"), tux("animals/mammals/cats/lion-2.png"),
+                  noto("1f981"), fluent("1f981")],
+        sounds=[tux("animals/mammals/cats/lion.ogg")]),
+    "frog": dict(
+        pictures=[tux("animals/amphibians/frog.png"), tux("animals/amphibians/frog-1.png"), noto("1f438"),
+                  fluent("1f438")],
+        sounds=[tux("animals/amphibians/frog.ogg")]),
+    "saxophone": dict(
+        pictures=[gc_svg(INSTR + "saxophone.svg"), noto("1f3b7"), fluent("1f3b7")],
+        sounds=[gc_ogg(INSTR + "saxophone.ogg")] + render(TIM, 0, 65, 2)),
+}
+
+HELD_OUT = ("elephant", "lion", "frog", "saxophone")
+
+BACKGROUND_PACKAGES = {
+    "mate": ("mate-backgrounds", "GPL-2+ / CC-BY-SA"),
+    "plasma": ("plasma-workspace-wallpapers", "LGPL-3 / CC-BY-SA-4.0"),
+}

@@ -1,0 +1,75 @@
+"""Fetch and unpack the packages the corpus is made of, into a gitignored cache.
+
+Why unpack instead of install: `apt-get download` + `dpkg-deb -x` needs no root-owned state and
+keeps every asset's origin obvious (its path under the cache names its package).
+"""
+from __future__ import annotations
+
+import glob
+import os
+import subprocess
+import tarfile
+
+APT_PACKAGES = [
+    "tuxpaint-stamps-default",   # GPL-2: photos with alpha + recordings
+    "gcompris-qt-data",          # GPL-3+/CC-BY-SA: SVG drawings + recordings in .rcc bundles
+    "fonts-noto-color-emoji",    # OFL-1.1: emoji pictures
+    "timgm6mb-soundfont",        # GPL-2: second GM timbre set (test renders)
+    "fluid-soundfont-gs",        # MIT: GS effects bank (dog, horse gallop, siren)
+    "fluid-soundfont-gm",        # MIT: General MIDI instruments (train renders)
+    "mate-backgrounds",          # GPL-2+: nature photos
+    "plasma-workspace-wallpapers",  # LGPL/CC-BY-SA: landscape photos
+    "sound-theme-freedesktop",   # CC-BY-SA / GPL: phone ringing
+    "librsvg2-bin",              # LGPL-2+: rsvg-convert, to rasterise GCompris SVGs
+]
+NPM_PACKAGES = ["@lobehub/fluent-emoji-3d@1.1.0"]  # MIT: 3D emoji WebP with alpha
+
+
+def cache_dir() -> str:
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".cache")
+
+
+def root() -> str:
+    """Where apt packages are unpacked (a private filesystem root)."""
+    return os.path.join(cache_dir(), "root")
+
+
+def ensure_packages() -> None:
+    debs = os.path.join(cache_dir(), "debs")
+    os.makedirs(debs, exist_ok=True)
+    os.makedirs(root(), exist_ok=True)
+    for pkg in APT_PACKAGES:
+        found = glob.glob(os.path.join(debs, f"{pkg}_*.deb"))
+        if not found:
+            subprocess.run(["apt-get", "download", pkg], cwd=debs, check=True,
+                           stdout=subprocess.DEVNULL)
+            found = glob.glob(os.path.join(debs, f"{pkg}_*.deb"))
+        stamp = os.path.join(debs, f".{pkg}.unpacked")
+        if not os.path.exists(stamp):
+            subprocess.run(["dpkg-deb", "-x", found[0], root()], check=True)
+            open(stamp, "w").close()
+    fluent = os.path.join(cache_dir(), "fluent", "package", "assets")
+    if not os.path.isdir(fluent):
+        for spec in NPM_PACKAGES:
+            subprocess.run(["npm", "pack", spec], cwd=cache_dir(), check=True,
+                           stdout=subprocess.DEVNULL)
+        tgz = glob.glob(os.path.join(cache_dir(), "lobehub-fluent-emoji-3d-*.tgz"))[0]
+        os.makedirs(os.path.join(cache_dir(), "fluent"), exist_ok=True)
+        with tarfile.open(tgz) as tf:
+            tf.extractall(os.path.join(cache_dir(), "fluent"))
+
+
+def path(*parts: str) -> str:
+    return os.path.join(root(), *parts)
+
+
+def fluent_asset(codepoint: str) -> str:
+    return os.path.join(cache_dir(), "fluent", "package", "assets", f"{codepoint}.webp")
+
+
+def soundfont(name: str) -> str:
+    """FluidR3_GM is installed system-wide; the others are unpacked into the cache."""
+    for cand in (path("usr/share/sounds/sf2", name), f"/usr/share/sounds/sf2/{name}"):
+        if os.path.exists(cand):
+            return cand
+    raise FileNotFoundError(name)
