@@ -15,7 +15,8 @@ export interface ViewerFrame {
   readonly timings: Readonly<Record<string, number>>;
   readonly grid: { readonly h: number; readonly w: number; readonly values: ArrayLike<number> };
   readonly peak: { readonly x: number; readonly y: number; readonly u: number; readonly v: number; readonly value: number };
-  readonly counters: { readonly skipped: number; readonly dropped: number };
+  /** skipped/dropped: the server's pipeline counters; queueDropped: messages dropped for this client. */
+  readonly counters: { readonly skipped: number; readonly dropped: number; readonly queueDropped?: number };
   readonly hasAudio: boolean;
   /** JPEG of the same frame, when previews were asked for and are enabled on the server. */
   readonly preview?: Uint8Array | undefined;

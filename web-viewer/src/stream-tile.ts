@@ -147,7 +147,11 @@ export class StreamTile {
       stat('stages', `${stages} · net ${net.toFixed(0)} ms`, "server's per-stage times, and send → receive"),
       stat('fps', `${this.received.rate(now).toFixed(1)} analyzed / ${this.painted.rate(now).toFixed(1)} drawn`, ''),
       stat('skipped', String(f.counters.skipped), 'frames the server skipped because inference was busy'),
-      stat('dropped', `${f.counters.dropped} server / ${this.inbox.replaced} page`, 'stale frames the server dropped / frames this page replaced before it could paint them'),
+      stat(
+        'dropped',
+        `${f.counters.dropped} stale · ${f.counters.queueDropped ?? 0} queue · ${this.inbox.replaced} page`,
+        'frames the server dropped past their deadline · messages dropped because this client was slow · frames this page replaced before painting them',
+      ),
       stat('peak', `${f.peak.value.toFixed(3)} @ (${f.peak.x},${f.peak.y})`, 'highest cosine similarity and its grid cell'),
     );
   }
