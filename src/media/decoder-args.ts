@@ -30,9 +30,11 @@ export const FD_JPEG = 5;
 export function buildDecoderArgs(o: DecoderArgsOptions): string[] {
   const args = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'level+info'];
   if (o.live) {
-    // Low latency: no input buffering, and a short probe that still sees both streams of a live
-    // FLV/RTP input (their first audio and video packets arrive within a few hundred ms).
-    args.push('-fflags', 'nobuffer', '-flags', 'low_delay', '-analyzeduration', '1000000', '-probesize', '1000000');
+    // A short probe that still sees both streams of a live FLV/RTP input (their first audio and
+    // video packets arrive within a few hundred ms). Deliberately no `-fflags nobuffer`: it throws
+    // away the packets read while probing, so the decoder waits for the *next* keyframe (measured:
+    // first frame at pts 2.0 s instead of 0 with a 1 s GOP) and latency gets worse, not better.
+    args.push('-flags', 'low_delay', '-analyzeduration', '1000000', '-probesize', '1000000');
   }
   args.push(...o.input);
   const graph: string[] = [];

@@ -151,6 +151,11 @@ export class Decoder {
     return this.info;
   }
 
+  /** pid of the running ffmpeg child, if any (for metrics and tests). */
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
+
   /** Starts the first ffmpeg run. Subscribe to the observables first. Idempotent. */
   start(): void {
     if (this.started || this.closed) return;

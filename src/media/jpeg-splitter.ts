@@ -87,10 +87,14 @@ export class JpegSplitter {
       }
       if (marker === 0xd9) {
         const end = this.pos + 2;
-        const img = Buffer.from(b.subarray(0, end));
+        const img = end <= this.maxBytes ? Buffer.from(b.subarray(0, end)) : null;
         this.buf = b.subarray(end);
         this.inImage = false;
         this.pos = 0;
+        if (img === null) {
+          this.dropped++;
+          return this.next();
+        }
         return img;
       }
       if (marker === 0xd8 || (marker >= 0xd0 && marker <= 0xd7) || marker === 0x01) {

@@ -1,0 +1,304 @@
+import { createRequire } from 'node:module';
+import net from 'node:net';
+import { Subject, type Observable } from 'rxjs';
+import { AvlocError, describeError } from '../errors.ts';
+import { createLogger, type Logger } from '../log.ts';
+import { nowMs } from '../pipeline/types.ts';
+import type { Ingest, Source, SourceEvent } from './source.ts';
+
+/**
+ * RTMP publishers (OBS, ffmpeg, phones) through an embedded node-media-server 4.4.3.
+ *
+ * We use NMS only for the RTMP protocol and its publish/play fan-out: its own listeners, HTTP-FLV,
+ * store (it would write ./data), recorder and relay are never started. We own the TCP listener and
+ * hand each socket to NMS's RTMP handler, so that
+ *   - a busy port is a rejected start() instead of NMS's process.exit(1);
+ *   - an exception thrown while NMS parses garbage bytes closes that one socket instead of the
+ *     whole service (NMS does not catch inside its 'data' handler);
+ *   - the actual port is known when 0 (ephemeral) is asked for.
+ * NMS keeps its state in a process-wide singleton (its Context), so only one RtmpIngest may run
+ * per process; a second start() is refused with a clear error.
+ *
+ * rtmp://HOST:PORT/live/<id> → a Source whose ffmpegInput plays it back from 127.0.0.1. Only the
+ * app `live` is accepted; a second publisher for a live id is refused (NMS ends its connection).
+ */
+export interface RtmpIngestOptions {
+  /** TCP port (default 1935; 0 picks a free one, see `port` after start()). */
+  readonly port?: number;
+  /** Listen address (default 0.0.0.0). */
+  readonly host?: string;
+  /** The one RTMP application accepted (default "live"). */
+  readonly app?: string;
+  readonly logger?: Logger;
+}
+
+/** The parts of an NMS session we touch (it is untyped JavaScript). */
+interface NmsSession {
+  readonly id: string;
+  readonly ip: string;
+  readonly streamApp: string;
+  readonly streamName: string;
+  readonly streamPath: string;
+  readonly isPublisher: boolean;
+  readonly socket?: net.Socket;
+  close(): void;
+}
+
+interface NmsBroadcast {
+  publisher: NmsSession | null;
+  subscribers: Map<string, NmsSession>;
+  publishGraceMs: number;
+}
+
+interface NmsContext {
+  broadcasts: Map<string, NmsBroadcast>;
+  eventEmitter: import('node:events').EventEmitter;
+}
+
+interface NmsInstance {
+  rtmpServer: { handleRequest(socket: net.Socket): void };
+  stop(): Promise<void>;
+}
+
+interface NmsLogger {
+  level: string;
+  log(message: string, level?: string): void;
+}
+
+interface Publisher {
+  readonly source: Source;
+  readonly session: NmsSession;
+  closedBy: string | null;
+}
+
+const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+const require = createRequire(import.meta.url);
+let activeIngest: RtmpIngest | null = null;
+
+export class RtmpIngest implements Ingest {
+  readonly events$: Observable<SourceEvent>;
+  private readonly events = new Subject<SourceEvent>();
+  private readonly opts: Required<Omit<RtmpIngestOptions, 'logger'>>;
+  private readonly log: Logger;
+  private readonly publishers = new Map<string, Publisher>();
+  private server: net.Server | null = null;
+  private nms: NmsInstance | null = null;
+  private ctx: NmsContext | null = null;
+  private nmsLogger: NmsLogger | null = null;
+  private originalNmsLog: NmsLogger['log'] | null = null;
+  private boundPort = 0;
+  private state: 'new' | 'starting' | 'running' | 'closed' = 'new';
+  private closing: Promise<void> | null = null;
+  private readonly listeners: Array<[string, (s: NmsSession) => void]> = [];
+  /** Sessions we refused: NMS may still run its own publish steps for them, which we ignore. */
+  private readonly refused = new WeakSet<object>();
+  /** Connections closed because NMS threw while parsing their bytes. */
+  badConnections = 0;
+
+  constructor(options: RtmpIngestOptions = {}) {
+    this.opts = { port: options.port ?? 1935, host: options.host ?? '0.0.0.0', app: options.app ?? 'live' };
+    this.log = options.logger ?? createLogger('rtmp');
+    this.events$ = this.events.asObservable();
+  }
+
+  /** The port actually listened on (after start()). */
+  get port(): number {
+    return this.boundPort;
+  }
+
+  /** The sources now publishing. */
+  sources(): Source[] {
+    return [...this.publishers.values()].map((p) => p.source);
+  }
+
+  async start(): Promise<void> {
+    if (this.state !== 'new') throw new AvlocError('INTERNAL', `RtmpIngest.start() called twice (state ${this.state})`);
+    if (activeIngest) throw new AvlocError('CONFIG_INVALID', 'only one RtmpIngest can run per process (node-media-server keeps global state)');
+    activeIngest = this;
+    this.state = 'starting';
+    try {
+      this.routeNmsLogs();
+      const NodeMediaServer = require('node-media-server') as new (config: object) => NmsInstance;
+      // No ports in NMS's config: it opens no listener of its own (see the class comment).
+      this.nms = new NodeMediaServer({ bind: this.opts.host, rtmp: {}, webadmin: { enable: false } });
+      this.ctx = require('node-media-server/src/core/context.js') as NmsContext;
+      this.on('prePublish', this.onPrePublish);
+      this.on('postPublish', this.onPostPublish);
+      this.on('prePlay', this.onPrePlay);
+      const server = net.createServer((socket) => this.onConnection(socket));
+      this.server = server;
+      await new Promise<void>((resolve, reject) => {
+        const onError = (err: NodeJS.ErrnoException) => {
+          reject(new AvlocError('CONFIG_INVALID', `RTMP ingest cannot listen on ${this.opts.host}:${this.opts.port}: ${err.code ?? err.message}`, { cause: err }));
+        };
+        server.once('error', onError);
+        server.listen(this.opts.port, this.opts.host, () => {
+          server.off('error', onError);
+          resolve();
+        });
+      });
+      server.on('error', (err) => this.log.error('RTMP listener error', { error: err.message }));
+      const addr = server.address();
+      this.boundPort = typeof addr === 'object' && addr ? addr.port : this.opts.port;
+      this.state = 'running';
+      this.log.info('RTMP ingest listening', { host: this.opts.host, port: this.boundPort, app: this.opts.app });
+    } catch (err) {
+      await this.close();
+      throw err;
+    }
+  }
+
+  /** Kicks every publisher (each gets an `ended`), stops listening, completes events$. Idempotent. */
+  close(): Promise<void> {
+    if (this.closing) return this.closing;
+    this.state = 'closed';
+    this.closing = (async () => {
+      for (const [id, p] of [...this.publishers]) this.endPublisher(id, p, 'ingest closed');
+      const server = this.server;
+      this.server = null;
+      if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const [ev, fn] of this.listeners) this.ctx?.eventEmitter.off(ev, fn);
+      this.listeners.length = 0;
+      try {
+        await this.nms?.stop(); // destroys the sockets NMS still holds (players)
+      } catch (err) {
+        this.log.warn('node-media-server stop failed', { error: describeError(err) });
+      }
+      this.nms = null;
+      if (this.nmsLogger && this.originalNmsLog) this.nmsLogger.log = this.originalNmsLog;
+      if (activeIngest === this) activeIngest = null;
+      this.events.complete();
+    })();
+    return this.closing;
+  }
+
+  private on(event: string, fn: (s: NmsSession) => void): void {
+    this.ctx?.eventEmitter.on(event, fn);
+    this.listeners.push([event, fn]);
+  }
+
+  /** NMS logs with console.log at debug level from its constructor on; send it to our logger instead. */
+  private routeNmsLogs(): void {
+    const nmsLogger = require('node-media-server/src/core/logger.js') as NmsLogger;
+    this.nmsLogger = nmsLogger;
+    this.originalNmsLog = nmsLogger.log;
+    const log = this.log.child('nms');
+    nmsLogger.log = (message: string, level = 'info') => {
+      // NMS "errors" are mostly a client's fault (bad stream name, duplicate publisher): warn.
+      if (level === 'error' || level === 'warn') log.warn(message);
+      else log.debug(message);
+    };
+  }
+
+  private onConnection(socket: net.Socket): void {
+    if (this.state !== 'running' || !this.nms) {
+      socket.destroy();
+      return;
+    }
+    // NMS parses inside its socket 'data' listener without a try/catch; a throw there (garbage
+    // that gets past the handshake) would be an uncaught exception. Guard that listener.
+    const on = socket.on.bind(socket);
+    const guarded = (event: string | symbol, listener: (...args: never[]) => void): net.Socket => {
+      if (event !== 'data') return on(event as 'data', listener as (b: Buffer) => void);
+      return on('data', (data: Buffer) => {
+        try {
+          (listener as (b: Buffer) => void)(data);
+        } catch (err) {
+          this.badConnections++;
+          this.log.warn('closing RTMP connection that sent bytes we cannot parse', { remote: `${socket.remoteAddress}:${socket.remotePort}`, error: describeError(err) });
+          socket.destroy();
+        }
+      });
+    };
+    socket.on = guarded as typeof socket.on;
+    socket.setNoDelay(true);
+    try {
+      this.nms.rtmpServer.handleRequest(socket);
+    } catch (err) {
+      this.log.warn('RTMP connection setup failed', { error: describeError(err) });
+      socket.destroy();
+    }
+  }
+
+  private readonly onPrePublish = (s: NmsSession): void => {
+    const broadcast = this.ctx?.broadcasts.get(s.streamPath);
+    // We report `ended` as soon as the publisher leaves, so NMS's 30 s "resume" window would only
+    // hold the path hostage: a camera that reconnects is a new stream for us.
+    if (broadcast) broadcast.publishGraceMs = 0;
+    if (s.streamApp !== this.opts.app) {
+      this.refuse(s, `publish to app "${s.streamApp}" rejected (only "${this.opts.app}" is accepted)`);
+    } else if (!ID_PATTERN.test(s.streamName)) {
+      this.refuse(s, `publish with invalid stream id "${s.streamName}" rejected (letters, digits, _ and -, up to 64)`);
+    }
+  };
+
+  private readonly onPostPublish = (s: NmsSession): void => {
+    if (this.refused.has(s) || this.state !== 'running') return;
+    const id = s.streamName;
+    const broadcast = this.ctx?.broadcasts.get(s.streamPath);
+    if (this.publishers.has(id) || (broadcast?.publisher && broadcast.publisher !== s)) {
+      // NMS itself ends this connection right after this event ("already has a publisher").
+      this.refused.add(s);
+      this.log.warn('second publisher for a live stream rejected', { id, remote: s.ip });
+      return;
+    }
+    const url = `rtmp://127.0.0.1:${this.boundPort}/${this.opts.app}/${id}`;
+    const publisher: Publisher = {
+      session: s,
+      closedBy: null,
+      source: {
+        id,
+        kind: 'rtmp',
+        live: true,
+        // -rtmp_live live: play the live stream, never a recorded one of the same name.
+        ffmpegInput: ['-rtmp_live', 'live', '-i', url],
+        startedAtMs: nowMs(),
+        close: () => this.closeSource(id, publisher),
+      },
+    };
+    this.publishers.set(id, publisher);
+    s.socket?.once('close', () => this.endPublisher(id, publisher, publisher.closedBy ?? 'publisher disconnected'));
+    this.log.info('RTMP publisher started', { id, remote: s.ip });
+    this.events.next({ type: 'started', source: publisher.source });
+  };
+
+  private readonly onPrePlay = (s: NmsSession): void => {
+    if (s.streamApp !== this.opts.app) this.refuse(s, `play from app "${s.streamApp}" rejected (only "${this.opts.app}" is served)`);
+  };
+
+  private refuse(s: NmsSession, why: string): void {
+    this.refused.add(s);
+    this.log.warn(why, { remote: s.ip });
+    kick(s);
+  }
+
+  private async closeSource(id: string, p: Publisher): Promise<void> {
+    if (this.publishers.get(id) === p) {
+      p.closedBy ??= 'closed by the service';
+      const closed = p.session.socket && !p.session.socket.destroyed ? new Promise<void>((r) => p.session.socket?.once('close', () => r())) : null;
+      kick(p.session);
+      await closed;
+      this.endPublisher(id, p, p.closedBy);
+    }
+  }
+
+  /** Emits `ended` once per publisher and drops the players of its path (our decoders' ffmpeg). */
+  private endPublisher(id: string, p: Publisher, reason: string): void {
+    if (this.publishers.get(id) !== p) return;
+    this.publishers.delete(id);
+    p.closedBy ??= reason;
+    kick(p.session);
+    const broadcast = this.ctx?.broadcasts.get(p.session.streamPath);
+    // NMS keeps players attached across publish gaps; an ended stream should not leave them hanging.
+    if (broadcast && (broadcast.publisher === null || broadcast.publisher === p.session)) {
+      for (const sub of broadcast.subscribers.values()) kick(sub);
+    }
+    this.log.info('RTMP publisher ended', { id, reason });
+    this.events.next({ type: 'ended', id, reason });
+  }
+}
+
+function kick(s: NmsSession): void {
+  if (s.socket) s.socket.destroy();
+  else s.close();
+}
