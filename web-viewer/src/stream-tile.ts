@@ -87,7 +87,16 @@ export class StreamTile {
   /** Called from requestAnimationFrame; paints only when something changed. */
   draw(settings: OverlaySettings): void {
     const r = this.ready;
-    if (!r || !this.dirty || this.disposed) return;
+    if (!r || this.disposed) return;
+    if (!this.dirty) {
+      // Nothing new to paint, but a stalled stream's fps and latency should visibly decay.
+      const now = pageNowMs();
+      if (now - this.statsAtMs >= 1000) {
+        this.statsAtMs = now;
+        this.renderStats(r.frame, now);
+      }
+      return;
+    }
     this.dirty = false;
     if (r.picture && (this.canvas.width !== r.picture.width || this.canvas.height !== r.picture.height)) {
       this.canvas.width = r.picture.width;
