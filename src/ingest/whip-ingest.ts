@@ -1,0 +1,177 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Subject, type Observable } from 'rxjs';
+import { AvlocError, describeError } from '../errors.ts';
+import { createLogger, type Logger } from '../log.ts';
+import type { Ingest, SourceEvent } from './source.ts';
+import { mediaType, readBody, sendText, setCors } from './whip/http-util.ts';
+import { filterOffer } from './whip/offer-filter.ts';
+import { WhipSession } from './whip/whip-session.ts';
+
+/** Route parameters as the HTTP router hands them over (`:id`, `:resource`). */
+export type RouteParams = Readonly<Record<string, string | undefined>>;
+export type WhipHandler = (req: IncomingMessage, res: ServerResponse, params: RouteParams) => Promise<void>;
+
+export interface WhipIngestOptions {
+  /** Host addresses gathered besides the machine's non-loopback interfaces. Default ['127.0.0.1']. */
+  readonly iceAdditionalHostAddresses?: readonly string[];
+  readonly iceUseIpv6?: boolean;
+  readonly icePortRange?: readonly [number, number];
+  readonly iceGatheringTimeoutMs?: number;
+  readonly connectTimeoutMs?: number;
+  readonly stallTimeoutMs?: number;
+  readonly keyframeRetryMs?: number;
+  /** Where per-stream temp dirs (SDP files) go. Default os.tmpdir(). */
+  readonly tmpRoot?: string;
+  readonly maxOfferBytes?: number;
+  readonly log?: Logger;
+}
+
+const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * WHIP ingest (RFC 9725): POST /whip/:id with an SDP offer creates a session whose media is
+ * forwarded as RTP to an SDP file ffmpeg reads; DELETE on the returned Location ends it.
+ * Trickle ICE and ICE restarts are not supported (PATCH → 405): the answer carries all candidates.
+ */
+export class WhipIngest implements Ingest {
+  private readonly subject = new Subject<SourceEvent>();
+  readonly events$: Observable<SourceEvent> = this.subject.asObservable();
+  /** Sessions by stream id, including those still negotiating (so a second POST gets 409). */
+  private readonly sessions = new Map<string, WhipSession | 'pending'>();
+  private readonly log: Logger;
+  private closed = false;
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly options: WhipIngestOptions = {}) {
+    this.log = options.log ?? createLogger('whip');
+  }
+
+  async start(): Promise<void> {
+    if (this.closed) throw new AvlocError('CLOSED', 'WHIP ingest is closed');
+  }
+
+  /** The live session of a stream id, if any (for tests and stats). */
+  session(id: string): WhipSession | undefined {
+    const s = this.sessions.get(id);
+    return s === 'pending' ? undefined : s;
+  }
+
+  /** POST /whip/:id — offer in, answer out (201 + Location). */
+  readonly handlePost: WhipHandler = async (req, res, params) => {
+    setCors(res, 'POST, OPTIONS');
+    const id = params.id ?? '';
+    try {
+      if (this.closed) return sendText(res, 503, 'WHIP ingest is shutting down');
+      if (!ID_PATTERN.test(id)) return sendText(res, 400, 'stream id must be 1-64 characters of A-Z a-z 0-9 _ -');
+      if (mediaType(req) !== 'application/sdp') {
+        req.resume();
+        return sendText(res, 415, 'WHIP offers must be sent as Content-Type: application/sdp', { 'Accept-Post': 'application/sdp' });
+      }
+      if (this.sessions.has(id)) {
+        req.resume();
+        return sendText(res, 409, `stream "${id}" is already being published`);
+      }
+      this.sessions.set(id, 'pending');
+      let session: WhipSession;
+      try {
+        const body = await readBody(req, this.options.maxOfferBytes ?? 64 * 1024);
+        const offer = filterOffer(body);
+        session = await this.createSession(id, offer.sdp);
+      } catch (err) {
+        this.sessions.delete(id);
+        throw err;
+      }
+      if (this.closed) {
+        await session.end('ingest closed', false);
+        return sendText(res, 503, 'WHIP ingest is shutting down');
+      }
+      this.sessions.set(id, session);
+      const path = (req.url ?? `/whip/${id}`).split('?')[0]!.replace(/\/$/, '');
+      res.writeHead(201, {
+        'Content-Type': 'application/sdp',
+        Location: `${path}/${session.resourceId}`,
+        ETag: `"${session.resourceId}"`,
+        'Content-Length': Buffer.byteLength(session.answerSdp),
+      });
+      res.end(session.answerSdp);
+      this.log.info('WHIP offer answered', { id, resource: session.resourceId });
+    } catch (err) {
+      const invalid = err instanceof AvlocError && err.code === 'PROTOCOL_INVALID';
+      if (!invalid) this.log.warn('WHIP offer failed', { id, err: describeError(err) });
+      // werift throws plain Errors for SDP it cannot parse or negotiate: those are the client's fault too.
+      sendText(res, invalid || !(err instanceof AvlocError) ? 400 : 500, `bad WHIP offer: ${err instanceof AvlocError ? err.message : describeError(err)}`);
+    }
+  };
+
+  /** DELETE /whip/:id/:resource — the publisher hangs up. */
+  readonly handleDelete: WhipHandler = async (req, res, params) => {
+    setCors(res, 'DELETE, PATCH, OPTIONS');
+    req.resume();
+    const session = this.session(params.id ?? '');
+    if (!session || session.resourceId !== params.resource) {
+      return sendText(res, 404, 'no such WHIP resource');
+    }
+    await session.end('publisher sent DELETE');
+    sendText(res, 200, 'stream ended');
+  };
+
+  /** PATCH /whip/:id/:resource — trickle ICE / ICE restart, not supported (RFC 9725 §4.3.1). */
+  readonly handlePatch: WhipHandler = async (req, res) => {
+    setCors(res, 'DELETE, PATCH, OPTIONS');
+    req.resume();
+    sendText(res, 405, 'trickle ICE and ICE restarts are not supported; the answer carries all candidates', {
+      Allow: 'DELETE, OPTIONS',
+    });
+  };
+
+  /** OPTIONS on /whip/:id or /whip/:id/:resource — CORS preflight. */
+  readonly handleOptions: WhipHandler = async (req, res, params) => {
+    req.resume();
+    const onResource = params.resource !== undefined;
+    setCors(res, onResource ? 'DELETE, PATCH, OPTIONS' : 'POST, OPTIONS');
+    if (!onResource) res.setHeader('Accept-Post', 'application/sdp');
+    res.writeHead(204);
+    res.end();
+  };
+
+  close(): Promise<void> {
+    if (!this.closing) {
+      this.closed = true;
+      this.closing = (async () => {
+        const live = [...this.sessions.values()].filter((s): s is WhipSession => s !== 'pending');
+        await Promise.all(live.map((s) => s.end('ingest closed')));
+        this.subject.complete();
+      })();
+    }
+    return this.closing;
+  }
+
+  private createSession(id: string, offerSdp: string): Promise<WhipSession> {
+    const o = this.options;
+    let started = false;
+    return WhipSession.create({
+      id,
+      resourceId: randomUUID(),
+      offerSdp,
+      log: this.log,
+      iceAdditionalHostAddresses: o.iceAdditionalHostAddresses ?? ['127.0.0.1'],
+      iceUseIpv6: o.iceUseIpv6 ?? false,
+      ...(o.icePortRange ? { icePortRange: o.icePortRange } : {}),
+      iceGatheringTimeoutMs: o.iceGatheringTimeoutMs ?? 5000,
+      connectTimeoutMs: o.connectTimeoutMs ?? 15_000,
+      stallTimeoutMs: o.stallTimeoutMs ?? 10_000,
+      keyframeRetryMs: o.keyframeRetryMs ?? 1000,
+      ...(o.tmpRoot ? { tmpRoot: o.tmpRoot } : {}),
+      onStarted: (session) => {
+        started = true;
+        if (!this.subject.closed) this.subject.next({ type: 'started', source: session });
+      },
+      onEnded: (session, reason) => {
+        if (this.sessions.get(id) === session) this.sessions.delete(id);
+        // A session that never started was never announced, so there is nothing to end for listeners.
+        if (started && !this.subject.closed) this.subject.next({ type: 'ended', id, reason });
+      },
+    });
+  }
+}
