@@ -1,0 +1,223 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { after, before, test } from 'node:test';
+import { createLogger } from '../../src/log.ts';
+import { Decoder, type DecoderEvent, type DecoderOptions } from '../../src/media/decoder.ts';
+import { resolveFfmpeg } from '../../src/media/ffmpeg-path.ts';
+import type { AudioChunk, VideoFrame } from '../../src/pipeline/types.ts';
+
+/**
+ * Real ffmpeg on clips generated here (lavfi sources), read back through the Decoder.
+ * Clips are tiny (160x120, a few seconds) so the file stays well under 30 s on two cores.
+ */
+const exec = promisify(execFile);
+const ffmpeg = resolveFfmpeg();
+const dir = mkdtempSync(join(tmpdir(), 'avloc-decoder-'));
+const log = createLogger('test', 'warn');
+const W = 64;
+const H = 48;
+const RATE = 16000;
+
+async function makeClip(name: string, args: string[]): Promise<string> {
+  const out = join(dir, name);
+  await exec(ffmpeg, ['-hide_banner', '-loglevel', 'error', '-y', ...args, out]);
+  return out;
+}
+
+interface Collected {
+  frames: VideoFrame[];
+  audio: AudioChunk[];
+  events: DecoderEvent[];
+  decoder: Decoder;
+}
+
+function collect(file: string, extra: Partial<DecoderOptions> = {}, live = false): Collected {
+  const decoder = new Decoder({ source: { id: 't', ffmpegInput: ['-i', file], live }, width: W, height: H, sampleRate: RATE, ffmpegPath: ffmpeg, logger: log, ...extra });
+  const c: Collected = { frames: [], audio: [], events: [], decoder };
+  decoder.frames$.subscribe((f) => c.frames.push(f));
+  decoder.audio$.subscribe((a) => c.audio.push(a));
+  decoder.events$.subscribe((e) => c.events.push(e));
+  decoder.start();
+  return c;
+}
+
+function isGone(pid: number | undefined): boolean {
+  if (pid === undefined) return true;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+let basic: string;
+before(async () => {
+  basic = await makeClip('basic.mp4', [
+    '-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100',
+    '-t', '2', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac',
+  ]);
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('file: frame count, model size, pts at the source fps, audio ≈ duration × rate, previews', async () => {
+  const c = collect(basic, { previewHeight: 96 });
+  const end = await c.decoder.done;
+  assert.equal(end.reason, 'eof');
+  assert.equal(c.frames.length, 50);
+  c.frames.forEach((f, i) => {
+    assert.equal(f.index, i);
+    assert.equal(f.rgb.length, W * H * 3);
+    assert.ok(Math.abs(f.ptsMs - i * 40) < 0.5, `frame ${i} pts ${f.ptsMs}`);
+    assert.ok(f.jpeg && f.jpeg[0] === 0xff && f.jpeg[1] === 0xd8 && f.jpeg.at(-1) === 0xd9, 'each frame has its JPEG');
+    assert.ok(f.captureAtMs - c.frames[0]!.captureAtMs - f.ptsMs < 1e-6, 'captureAt follows pts');
+  });
+  const samples = c.audio.reduce((n, a) => n + a.samples.length, 0);
+  assert.ok(Math.abs(samples - 2 * RATE) < RATE * 0.05, `audio samples ${samples}`);
+  const info = c.events.find((e) => e.type === 'info');
+  assert.ok(info && info.type === 'info' && info.info.hasVideo && info.info.hasAudio && info.info.fps === 25 && info.info.videoCodec === 'h264');
+  // Audio chunks are contiguous: each starts where the previous ended.
+  for (let i = 1; i < c.audio.length; i++) {
+    const prev = c.audio[i - 1]!;
+    assert.ok(Math.abs(c.audio[i]!.ptsMs - (prev.ptsMs + (prev.samples.length * 1000) / RATE)) < 1e-6);
+  }
+  assert.equal(c.audio[0]!.ptsMs, 0);
+  assert.ok(isGone(c.decoder.pid));
+});
+
+test('alignment: a white flash and a 1 kHz tone that start together (audio track starting 0.5 s late) line up within one frame', async () => {
+  // Video: black, white from t = 1.5 s. Audio: its own track begins 0.5 s after the video
+  // (-itsoffset), with the tone at 1.0 s of the track, i.e. at 1.5 s on the shared timeline.
+  const file = await makeClip('flash.mp4', [
+    '-f', 'lavfi', '-i', "color=c=black:s=160x120:r=25:d=3,drawbox=c=white:t=fill:enable='gte(t,1.5)'",
+    '-itsoffset', '0.5', '-f', 'lavfi', '-i', "aevalsrc='if(gte(t,1.0),sin(2*PI*1000*t),0)':s=44100:d=2.5",
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac',
+  ]);
+  const c = collect(file);
+  assert.equal((await c.decoder.done).reason, 'eof');
+  const mean = (f: VideoFrame) => f.rgb.reduce((s, v) => s + v, 0) / f.rgb.length;
+  const bright = c.frames.find((f) => mean(f) > 128);
+  assert.ok(bright, 'a bright frame');
+  let loudMs: number | null = null;
+  for (const a of c.audio) {
+    const i = a.samples.findIndex((v) => Math.abs(v) > 0.3);
+    if (i >= 0) {
+      loudMs = a.ptsMs + (i * 1000) / RATE;
+      break;
+    }
+  }
+  assert.ok(loudMs !== null, 'a loud sample');
+  assert.ok(Math.abs(bright.ptsMs - loudMs) < 40, `flash at ${bright.ptsMs} ms, tone at ${loudMs} ms`);
+  // The late audio start is filled with silence from 0, so sample i is at i / rate.
+  assert.equal(c.audio[0]!.ptsMs, 0);
+  const total = c.audio.reduce((n, a) => n + a.samples.length, 0);
+  assert.ok(Math.abs(total - 3 * RATE) < RATE * 0.05, `audio covers the whole clip: ${total} samples`);
+});
+
+test('variable frame rate: pts follow the source timestamps, no duplicated frames', async () => {
+  // 10 frames 40 ms apart, then 10 frames 120 ms apart (in ticks of the
+  // source's 1/25 s time base, so every timestamp is exact).
+  const file = await makeClip('vfr.mkv', [
+    '-f', 'lavfi', '-i', "testsrc2=size=160x120:rate=25,trim=end_frame=20,setpts='if(lt(N,10),N,10+(N-10)*3)'",
+    '-vsync', 'passthrough', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p',
+  ]);
+  const c = collect(file);
+  assert.equal((await c.decoder.done).reason, 'eof');
+  assert.equal(c.frames.length, 20);
+  const expected = Array.from({ length: 20 }, (_, n) => (n < 10 ? n * 40 : 400 + (n - 10) * 120));
+  c.frames.forEach((f, i) => assert.ok(Math.abs(f.ptsMs - expected[i]!) < 1.5, `frame ${i}: ${f.ptsMs} vs ${expected[i]}`));
+});
+
+test('no audio track: frames still come, hasAudio=false, no audio chunks', async () => {
+  const file = await makeClip('noaudio.mp4', ['-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=10', '-t', '1', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p']);
+  const c = collect(file);
+  assert.equal((await c.decoder.done).reason, 'eof');
+  assert.equal(c.frames.length, 10);
+  assert.equal(c.audio.length, 0);
+  const info = c.events.find((e) => e.type === 'info');
+  assert.ok(info && info.type === 'info' && info.info.hasVideo && !info.info.hasAudio && !info.info.audioDecoded);
+  assert.equal(c.decoder.counters.restarts, 0, 'dropping the missing track is not a restart');
+});
+
+test('no video track: STREAM_NO_VIDEO and the decoder stops', async () => {
+  const file = await makeClip('novideo.m4a', ['-f', 'lavfi', '-i', 'sine=sample_rate=16000', '-t', '1', '-c:a', 'aac']);
+  const c = collect(file);
+  const end = await c.decoder.done;
+  assert.equal(end.reason, 'failed');
+  assert.equal(end.error?.code, 'STREAM_NO_VIDEO');
+  assert.equal(c.frames.length, 0);
+  assert.ok(c.events.some((e) => e.type === 'error' && e.error.code === 'STREAM_NO_VIDEO'));
+  assert.ok(isGone(c.decoder.pid));
+});
+
+test('garbage input: DECODE_FAILED with the ffmpeg stderr tail, and the process is gone', async () => {
+  const file = join(dir, 'garbage.bin');
+  const bytes = Buffer.alloc(64 * 1024);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 2654435761) >>> 24;
+  writeFileSync(file, bytes);
+  const c = collect(file);
+  const pid = c.decoder.pid;
+  assert.ok(pid !== undefined);
+  const end = await c.decoder.done;
+  assert.equal(end.error?.code, 'DECODE_FAILED');
+  assert.match(end.error?.message ?? '', /Invalid data|could not find|garbage/i);
+  assert.ok(isGone(pid), 'ffmpeg exited');
+});
+
+test('live source that dies restarts with backoff; index, pts and audio continue monotonic', async () => {
+  // A "live" source that ends after 0.4 s each time: every run ends, the decoder restarts it.
+  const short = await makeClip('short.mp4', [
+    '-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=25', '-f', 'lavfi', '-i', 'sine=sample_rate=16000',
+    '-t', '0.4', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac',
+  ]);
+  const c = collect(short, { restart: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 20 } }, true);
+  await new Promise<void>((resolve) => {
+    const sub = c.decoder.events$.subscribe((e) => {
+      if (e.type === 'restart' && e.attempt >= 1 && c.decoder.counters.restarts >= 2) {
+        sub.unsubscribe();
+        resolve();
+      }
+    });
+  });
+  const pid = c.decoder.pid;
+  await c.decoder.close();
+  assert.equal((await c.decoder.done).reason, 'closed');
+  assert.ok(isGone(pid));
+  assert.ok(c.frames.length >= 20, `frames from at least two runs: ${c.frames.length}`);
+  c.frames.forEach((f, i) => assert.equal(f.index, i));
+  for (let i = 1; i < c.frames.length; i++) assert.ok(c.frames[i]!.ptsMs > c.frames[i - 1]!.ptsMs, `pts monotonic at ${i}`);
+  for (let i = 1; i < c.audio.length; i++) {
+    const prev = c.audio[i - 1]!;
+    assert.ok(Math.abs(c.audio[i]!.ptsMs - (prev.ptsMs + (prev.samples.length * 1000) / RATE)) < 1e-6, `audio contiguous at chunk ${i}`);
+  }
+  // The second run starts where the first ended: its first frame is one period after the last one.
+  // Each run is 10 frames (0.4 s at 25 fps); the second starts where the first ended: after its
+  // last frame + one period, or after its audio if that ran longer (AAC pads to 64 ms frames here).
+  const gap = c.frames[10]!.ptsMs - c.frames[9]!.ptsMs;
+  assert.ok(gap >= 39 && gap < 120, `gap across the restart: ${gap} ms`);
+});
+
+test('close() mid-stream kills ffmpeg, completes the observables and is idempotent', async () => {
+  // A real-time read (-re) so ffmpeg is still running when we close.
+  const d = new Decoder({ source: { id: 'rt', ffmpegInput: ['-re', '-i', basic], live: false }, width: W, height: H, sampleRate: RATE, ffmpegPath: ffmpeg, logger: log });
+  let completed = false;
+  const frames: VideoFrame[] = [];
+  d.frames$.subscribe({ next: (f) => frames.push(f), complete: () => (completed = true) });
+  d.start();
+  await new Promise<void>((resolve) => {
+    const sub = d.frames$.subscribe(() => {
+      sub.unsubscribe();
+      resolve();
+    });
+  });
+  const pid = d.pid;
+  await Promise.all([d.close(), d.close()]);
+  assert.equal((await d.done).reason, 'closed');
+  assert.ok(completed);
+  assert.ok(frames.length < 50, 'stopped before the end of the clip');
+  assert.ok(isGone(pid));
+});
