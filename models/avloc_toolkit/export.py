@@ -17,6 +17,7 @@ import datetime as _dt
 import json
 import os
 import subprocess
+import warnings
 from typing import Any, Dict, Optional
 
 import torch
@@ -105,7 +106,8 @@ def export_bundle(model: AVIN, out_dir: str, card: Dict[str, Any]) -> Dict[str, 
     wav = torch.zeros(2, cfg.window_samples, dtype=torch.float32)
     paths = {k: os.path.join(out_dir, f) for k, f in
              (("visual", "visual.onnx"), ("audio", "audio.onnx"), ("card", "model.json"))}
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")     # torch 1.13's exporter is chatty about constant folding
         torch.onnx.export(vis, (img,), paths["visual"], input_names=["image"], output_names=["features"],
                           dynamic_axes={"image": {0: "batch"}, "features": {0: "batch"}},
                           opset_version=OPSET, do_constant_folding=True)
