@@ -1,96 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import type { Server } from 'node:http';
 import { connect } from 'node:net';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { setImmediate as tick } from 'node:timers/promises';
 import { WebSocket } from 'ws';
-import { createLogger } from '../../src/log.ts';
-import type { FrameResult, StreamCounters } from '../../src/pipeline/types.ts';
 import { AvlocClient } from '../../src/publish/client.ts';
-import { Hub } from '../../src/publish/hub.ts';
-import type { HubOptions } from '../../src/publish/hub.ts';
-import { Router, registerApiRoutes } from '../../src/publish/http-routes.ts';
-import { AvlocMetrics } from '../../src/publish/metrics.ts';
 import { decodeHeatmapBinary } from '../../src/publish/protocol.ts';
 import type { Heatmap } from '../../src/publish/protocol.ts';
-import { AvlocWsServer } from '../../src/publish/ws-server.ts';
-
-const log = createLogger('test', 'warn');
-const GRID = { h: 4, w: 6 };
-
-interface Rig {
-  readonly server: Server;
-  readonly hub: Hub;
-  readonly metrics: AvlocMetrics;
-  readonly wss: AvlocWsServer;
-  readonly port: number;
-  readonly url: string;
-  readonly sockets: Set<Socket>;
-  close(): Promise<void>;
-}
-
-async function startRig(hubOpts: HubOptions = {}): Promise<Rig> {
-  const metrics = new AvlocMetrics();
-  const hub = new Hub({ metrics, log, ...hubOpts });
-  const router = new Router({ log });
-  registerApiRoutes(router, { streams: () => hub.listStreams(), metrics, model: () => ({ name: 'test', ...{ gridH: GRID.h, gridW: GRID.w } }), version: '0.0.0-test' });
-  const server = createServer(router.listener());
-  const sockets = new Set<Socket>();
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  const wss = new AvlocWsServer({ server, hub, pingIntervalMs: 0, model: { name: 'test', gridH: GRID.h, gridW: GRID.w }, log });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as AddressInfo).port;
-  return {
-    server,
-    hub,
-    metrics,
-    wss,
-    port,
-    url: `ws://127.0.0.1:${port}/ws`,
-    sockets,
-    async close() {
-      await wss.close();
-      hub.close();
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((r) => server.close(() => r()));
-    },
-  };
-}
-
-const counters = (n: number): StreamCounters => ({ decoded: n + 1, skipped: 2, dropped: 1, analyzed: n + 1 });
-
-function frameResult(streamId: string, index: number, jpeg?: Uint8Array): FrameResult {
-  const heatmap = new Float32Array(GRID.h * GRID.w).map((_, i) => Math.fround(((i + index) % 7) / 7));
-  const t = Date.now();
-  return {
-    streamId,
-    frame: {
-      streamId,
-      index,
-      ptsMs: index * 40,
-      decodedAtMs: t - 20,
-      captureAtMs: t - 30,
-      width: 8,
-      height: 8,
-      rgb: new Uint8Array(0),
-      ...(jpeg ? { jpeg } : {}),
-    },
-    hasAudio: true,
-    gridH: GRID.h,
-    gridW: GRID.w,
-    heatmap,
-    peak: { x: 1, y: 2, u: 0.25, v: 0.625, value: 0.9 },
-    timings: { decodeMs: 10, waitMs: 2, inferenceMs: 15 },
-    batchSize: 2,
-    doneAtMs: t - 1,
-  };
-}
+import { GRID, counters, frameResult, startRig } from './publish-rig.ts';
+import type { Rig } from './publish-rig.ts';
 
 const WS = WebSocket;
 
