@@ -1,0 +1,186 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import { after, test } from 'node:test';
+import { firstValueFrom, filter, take, toArray, timeout } from 'rxjs';
+import { RtmpIngest } from '../../src/ingest/rtmp-ingest.ts';
+import type { Source, SourceEvent } from '../../src/ingest/source.ts';
+import { createLogger } from '../../src/log.ts';
+import { Decoder } from '../../src/media/decoder.ts';
+import { resolveFfmpeg } from '../../src/media/ffmpeg-path.ts';
+import type { AudioChunk, VideoFrame } from '../../src/pipeline/types.ts';
+
+/**
+ * A real node-media-server on a free port, real ffmpeg publishers, and our Decoder reading the
+ * stream back. node-media-server keeps process-wide state, so the tests run one ingest at a time.
+ */
+const ffmpeg = resolveFfmpeg();
+const log = createLogger('test', 'warn');
+const children = new Set<ChildProcess>();
+
+after(() => {
+  for (const c of children) c.kill('SIGKILL');
+});
+
+function publish(url: string): ChildProcess {
+  const child = spawn(ffmpeg, [
+    '-hide_banner', '-loglevel', 'error', '-re',
+    '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100',
+    '-t', '20', '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '25', '-pix_fmt', 'yuv420p',
+    '-c:a', 'aac', '-f', 'flv', url,
+  ], { stdio: 'ignore' });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+function exited(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
+
+function nextEvent(ingest: RtmpIngest, type: SourceEvent['type'], ms = 15_000): Promise<SourceEvent> {
+  return firstValueFrom(ingest.events$.pipe(filter((e) => e.type === type), take(1), timeout(ms)));
+}
+
+async function sendGarbage(port: number, bytes: Buffer): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const s = net.connect(port, '127.0.0.1', () => {
+      s.write(bytes);
+      // Give the server a moment to parse; it may close us, which is fine.
+      setTimeout(() => s.destroy(), 200);
+    });
+    s.on('close', () => resolve());
+    s.on('error', () => undefined);
+  });
+}
+
+test('garbage on the RTMP port does not hurt: the server keeps running and accepts a real publisher', async () => {
+  const ingest = new RtmpIngest({ port: 0, host: '127.0.0.1', logger: log });
+  await ingest.start();
+  try {
+    assert.ok(ingest.port > 0);
+    const rnd = (n: number, seed: number) => {
+      const b = Buffer.alloc(n);
+      let x = seed;
+      for (let i = 0; i < n; i++) {
+        x = (x * 1103515245 + 12345) >>> 0;
+        b[i] = x >>> 24;
+      }
+      return b;
+    };
+    // Random bytes; a valid C0 (version 3) followed by noise that gets past the handshake; HTTP.
+    await sendGarbage(ingest.port, rnd(4096, 1));
+    const pastHandshake = Buffer.concat([Buffer.from([3]), rnd(1536 * 2, 2), rnd(8192, 3)]);
+    await sendGarbage(ingest.port, pastHandshake);
+    await sendGarbage(ingest.port, Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
+    // A well-formed handshake and an RTMP `connect` without tcUrl: node-media-server throws inside
+    // its socket 'data' listener (new URL(undefined)); unguarded, that kills the whole process.
+    const str = (v: string) => Buffer.concat([Buffer.from([0x02, 0, v.length]), Buffer.from(v)]);
+    const key = (k: string) => Buffer.concat([Buffer.from([0, k.length]), Buffer.from(k)]);
+    const num = Buffer.alloc(9);
+    num.writeDoubleBE(1, 1);
+    const amf = Buffer.concat([str('connect'), num, Buffer.from([0x03]), key('app'), str('live'), Buffer.from([0, 0, 9])]);
+    const header = Buffer.from([0x03, 0, 0, 0, 0, 0, amf.length, 0x14, 0, 0, 0, 0]);
+    await sendGarbage(ingest.port, Buffer.concat([Buffer.from([3]), rnd(1536, 4), rnd(1536, 5), header, amf]));
+    assert.equal(ingest.badConnections, 1, 'the throwing connection was caught and closed');
+
+    const pub = publish(`rtmp://127.0.0.1:${ingest.port}/live/after-garbage`);
+    const started = await nextEvent(ingest, 'started');
+    assert.ok(started.type === 'started' && started.source.id === 'after-garbage');
+    pub.kill('SIGKILL');
+    const ended = await nextEvent(ingest, 'ended');
+    assert.ok(ended.type === 'ended' && ended.id === 'after-garbage');
+  } finally {
+    await ingest.close();
+  }
+});
+
+test('publish → started Source, decoded to frames and audio; publisher leaves → ended', async () => {
+  const ingest = new RtmpIngest({ port: 0, host: '127.0.0.1', logger: log });
+  await ingest.start();
+  let decoder: Decoder | null = null;
+  try {
+    const startedP = nextEvent(ingest, 'started');
+    const pub = publish(`rtmp://127.0.0.1:${ingest.port}/live/cam1`);
+    const started = await startedP;
+    assert.equal(started.type, 'started');
+    const source = (started as { source: Source }).source;
+    assert.equal(source.id, 'cam1');
+    assert.equal(source.kind, 'rtmp');
+    assert.equal(source.live, true);
+    assert.deepEqual(source.ffmpegInput.slice(-2), ['-i', `rtmp://127.0.0.1:${ingest.port}/live/cam1`]);
+    assert.deepEqual(ingest.sources().map((s) => s.id), ['cam1']);
+
+    decoder = new Decoder({ source, width: 64, height: 64, sampleRate: 16000, previewHeight: 120, ffmpegPath: ffmpeg, logger: log });
+    const framesP = firstValueFrom(decoder.frames$.pipe(take(15), toArray(), timeout(15_000)));
+    const audioP = firstValueFrom(decoder.audio$.pipe(take(25), toArray(), timeout(15_000)));
+    decoder.start();
+    const frames: VideoFrame[] = await framesP;
+    const audio: AudioChunk[] = await audioP;
+    assert.equal(frames.length, 15);
+    for (const f of frames) assert.equal(f.rgb.length, 64 * 64 * 3);
+    for (let i = 1; i < frames.length; i++) assert.ok(frames[i]!.ptsMs > frames[i - 1]!.ptsMs);
+    assert.ok(frames.every((f) => f.jpeg !== undefined), 'previews arrive with the frames');
+    assert.ok(audio.some((a) => a.samples.some((v) => Math.abs(v) > 0.1)), 'the sine is in the audio');
+    assert.equal(decoder.streamInfo?.hasAudio, true);
+
+    const endedP = nextEvent(ingest, 'ended');
+    pub.kill('SIGKILL');
+    const ended = await endedP;
+    assert.ok(ended.type === 'ended' && ended.id === 'cam1' && /disconnected/.test(ended.reason));
+    assert.deepEqual(ingest.sources(), []);
+  } finally {
+    await decoder?.close();
+    await ingest.close();
+  }
+});
+
+test('only app "live", one publisher per id, and Source.close() kicks the publisher', async () => {
+  const ingest = new RtmpIngest({ port: 0, host: '127.0.0.1', logger: log });
+  await ingest.start();
+  try {
+    const events: SourceEvent[] = [];
+    ingest.events$.subscribe((e) => events.push(e));
+
+    const wrongApp = publish(`rtmp://127.0.0.1:${ingest.port}/other/cam2`);
+    assert.notEqual(await exited(wrongApp), 0, 'a publisher to another app is refused');
+
+    const startedP = nextEvent(ingest, 'started');
+    const first = publish(`rtmp://127.0.0.1:${ingest.port}/live/cam2`);
+    const started = await startedP;
+    const second = publish(`rtmp://127.0.0.1:${ingest.port}/live/cam2`);
+    assert.notEqual(await exited(second), 0, 'a second publisher for a live id is refused');
+    assert.equal(first.exitCode, null, 'the first publisher is untouched');
+
+    const endedP = nextEvent(ingest, 'ended');
+    const source = (started as { source: Source }).source;
+    await Promise.all([source.close(), source.close()]);
+    const ended = await endedP;
+    assert.ok(ended.type === 'ended' && ended.id === 'cam2' && /closed by the service/.test(ended.reason));
+    assert.notEqual(await exited(first), 0, 'the kicked publisher sees its connection drop');
+    assert.deepEqual(
+      events.map((e) => `${e.type}:${e.type === 'started' ? e.source.id : e.id}`),
+      ['started:cam2', 'ended:cam2'],
+    );
+  } finally {
+    await ingest.close();
+  }
+});
+
+test('a busy port is a clear start() error, and the process keeps running', async () => {
+  const blocker = net.createServer();
+  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+  const port = (blocker.address() as net.AddressInfo).port;
+  const ingest = new RtmpIngest({ port, host: '127.0.0.1', logger: log });
+  try {
+    await assert.rejects(ingest.start(), (err: unknown) => err instanceof Error && /cannot listen.*EADDRINUSE/.test(err.message));
+    // The failed ingest released node-media-server: a new one can start.
+    const again = new RtmpIngest({ port: 0, host: '127.0.0.1', logger: log });
+    await again.start();
+    await again.close();
+  } finally {
+    await ingest.close();
+    await new Promise<void>((r) => blocker.close(() => r()));
+  }
+});
