@@ -1,0 +1,110 @@
+import { parseArgs } from 'node:util';
+
+/**
+ * `npm run bench -- [--quick] [--model DIR] [--device cpu|cuda] [--out DIR] [--only PARTS]
+ * [--streams 1,2,4] [--duration S] [--soak S] [--docs]`. Quick mode trades coverage for a run under
+ * five minutes; every choice it makes is written into the report so the numbers say what they are.
+ */
+export type Part = 'ceiling' | 'saturation' | 'soak' | 'naive';
+export const ALL_PARTS: readonly Part[] = ['ceiling', 'saturation', 'soak', 'naive'];
+
+export interface BenchOptions {
+  readonly quick: boolean;
+  /** Explicit bundle folder, or null for the service's default (with the fixture as fallback). */
+  readonly model: string | null;
+  readonly device: 'cpu' | 'cuda';
+  readonly outDir: string;
+  readonly parts: readonly Part[];
+  /** Stream counts for the saturation sweep. */
+  readonly streams: readonly number[];
+  /** Measured seconds per saturation step (after warm-up). */
+  readonly durationS: number;
+  /** Seconds the soak lasts. */
+  readonly soakS: number;
+  /** Seconds of each end of the soak compared with each other. */
+  readonly soakWindowS: number;
+  /** Streams in the soak. */
+  readonly soakStreams: number;
+  /** Seconds the naive reference runs. */
+  readonly naiveS: number;
+  /** Batch sizes of the ceiling. */
+  readonly batches: readonly number[];
+  /** Seconds measured per ceiling batch size (per graph). */
+  readonly ceilingS: number;
+  /** Also write docs/BENCHMARKS.md and docs/bench/*. */
+  readonly docs: boolean;
+}
+
+export const USAGE = `npm run bench -- [options]
+  --quick              short run (< 5 min): fewer stream counts, short steps, 60 s soak
+  --model DIR          model bundle (default: the service's default, else the tiny fixture)
+  --device cpu|cuda    passed through to the service and the ceiling sessions
+  --out DIR            where JSON, Markdown and SVG go (default bench/out)
+  --only LIST          comma-separated parts: ceiling,saturation,soak,naive
+  --streams LIST       stream counts for the saturation sweep (e.g. 1,2,4)
+  --duration S         measured seconds per saturation step
+  --soak S             soak seconds
+  --docs               also write docs/BENCHMARKS.md and docs/bench/`;
+
+function numberList(raw: string, flag: string): number[] {
+  const out = raw.split(',').map((s) => Number(s.trim()));
+  if (out.length === 0 || out.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`${flag}: expected positive integers, got "${raw}"`);
+  return out;
+}
+
+function positive(raw: string | undefined, flag: string, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag}: expected a positive number, got "${raw}"`);
+  return n;
+}
+
+export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
+  const { values } = parseArgs({
+    args: [...argv],
+    strict: true,
+    allowPositionals: false,
+    options: {
+      quick: { type: 'boolean' },
+      model: { type: 'string' },
+      device: { type: 'string' },
+      out: { type: 'string' },
+      only: { type: 'string' },
+      streams: { type: 'string' },
+      duration: { type: 'string' },
+      soak: { type: 'string' },
+      docs: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return 'help';
+  const quick = values.quick === true;
+  const device = values.device ?? 'cpu';
+  if (device !== 'cpu' && device !== 'cuda') throw new Error(`--device: expected cpu or cuda, got "${device}"`);
+  let parts: Part[] = [...ALL_PARTS];
+  if (values.only !== undefined) {
+    parts = values.only.split(',').map((s) => s.trim()) as Part[];
+    const bad = parts.filter((p) => !ALL_PARTS.includes(p));
+    if (bad.length > 0) throw new Error(`--only: unknown part(s) ${bad.join(', ')}; known: ${ALL_PARTS.join(', ')}`);
+  }
+  const soakS = positive(values.soak, '--soak', quick ? 60 : 600);
+  return {
+    quick,
+    model: values.model ?? null,
+    device,
+    outDir: values.out ?? 'bench/out',
+    parts,
+    // 16 publishers of 720p30 on 2 cores is the point where the sweep itself melts the machine; the
+    // quick run stops at 8 and the full one goes to 16 so the saturation knee shows.
+    streams: values.streams !== undefined ? numberList(values.streams, '--streams') : quick ? [1, 2, 4, 8] : [1, 2, 4, 8, 16],
+    durationS: positive(values.duration, '--duration', quick ? 12 : 40),
+    soakS,
+    // The issue compares the first minute with the last; 60 s quick soaks compare 15 s ends instead.
+    soakWindowS: Math.min(quick ? 15 : 60, soakS / 4),
+    soakStreams: 4,
+    naiveS: quick ? 20 : 60,
+    batches: [1, 2, 4, 8, 16],
+    ceilingS: quick ? 2 : 6,
+    docs: values.docs === true,
+  };
+}

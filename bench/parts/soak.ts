@@ -1,0 +1,103 @@
+import { SlowClient } from '../harness/slow-client.ts';
+import { readProc } from '../harness/proc-stats.ts';
+import { nowMs } from '../../src/pipeline/types.ts';
+import { summarize, type Summary } from '../stats.ts';
+import { startRig, type StepContext } from './saturation.ts';
+import { windowStats, type WindowStats } from './window-stats.ts';
+
+/**
+ * Streams for a long stretch with one subscriber that never reads. Latency and memory are sampled
+ * every second; the first and last windows are compared, because a leak or a queue that creeps
+ * shows up as a difference between the ends, not in an average.
+ */
+export interface SoakSample {
+  /** Seconds since the soak began. */
+  readonly t: number;
+  readonly heatmaps: number;
+  readonly decodedToRecvP50: number;
+  readonly decodedToRecvP99: number;
+  readonly serviceRssMiB: number;
+  readonly decodersRssMiB: number;
+}
+
+export interface SoakEnd {
+  readonly label: string;
+  readonly stats: WindowStats;
+  readonly serviceRssMiB: Summary;
+}
+
+export interface SoakResult {
+  readonly seconds: number;
+  readonly streams: number;
+  readonly windowS: number;
+  readonly samples: readonly SoakSample[];
+  readonly first: SoakEnd;
+  readonly last: SoakEnd;
+  readonly whole: WindowStats;
+  readonly slowClientReceived: number;
+  readonly load: string;
+  readonly notes: string[];
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const MiB = 2 ** 20;
+
+export async function runSoak(ctx: StepContext, streams: number, seconds: number, windowS: number): Promise<SoakResult> {
+  const notes: string[] = [];
+  const rig = await startRig(ctx, streams, 'soak', notes);
+  const slow = await SlowClient.connect(rig.service.wsUrl);
+  try {
+    const samples: SoakSample[] = [];
+    const start = nowMs();
+    const end = start + seconds * 1000;
+    let prev = start;
+    let nextLog = start + 15_000;
+    while (nowMs() < end) {
+      await sleep(1000);
+      const now = nowMs();
+      const msgs = rig.subscriber.between(prev, now);
+      const lat = summarize(msgs.map((m) => m.recvAtMs - m.decodedAtMs));
+      const svc = readProc(rig.service.pid);
+      let dec = 0;
+      for (const pid of rig.service.ffmpegPids()) dec += readProc(pid)?.rssBytes ?? 0;
+      samples.push({
+        t: (now - start) / 1000,
+        heatmaps: msgs.length,
+        decodedToRecvP50: lat.p50,
+        decodedToRecvP99: lat.p99,
+        serviceRssMiB: (svc?.rssBytes ?? 0) / MiB,
+        decodersRssMiB: dec / MiB,
+      });
+      prev = now;
+      if (now >= nextLog) {
+        ctx.log(`  soak ${Math.round((now - start) / 1000)}/${seconds} s: ${msgs.length} heatmaps/s, p99 ${lat.p99.toFixed(0)} ms, RSS ${((svc?.rssBytes ?? 0) / MiB).toFixed(0)} MiB`);
+        nextLog += 15_000;
+      }
+    }
+    const stop = nowMs();
+    const endOf = (label: string, from: number, to: number): SoakEnd => ({
+      label,
+      stats: windowStats(rig.subscriber.between(from, to), (to - from) / 1000),
+      serviceRssMiB: summarize(samples.filter((s) => start + s.t * 1000 > from && start + s.t * 1000 <= to).map((s) => s.serviceRssMiB)),
+    });
+    const w = windowS * 1000;
+    const result: SoakResult = {
+      seconds,
+      streams,
+      windowS,
+      samples,
+      first: endOf(`first ${windowS} s`, start, start + w),
+      last: endOf(`last ${windowS} s`, stop - w, stop),
+      whole: windowStats(rig.subscriber.between(start, stop), (stop - start) / 1000),
+      slowClientReceived: slow.received,
+      load: ctx.loadAverage(),
+      notes,
+    };
+    // The subscriber's array is the one thing in the bench that grows with soak length; drop it now.
+    rig.subscriber.clear();
+    return result;
+  } finally {
+    slow.close();
+    await rig.close();
+  }
+}

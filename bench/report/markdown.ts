@@ -1,0 +1,180 @@
+import { ceilingAt } from '../parts/ceiling.ts';
+import type { Summary } from '../stats.ts';
+import type { BenchReport } from './types.ts';
+
+/**
+ * The report as Markdown: the same text is printed to the terminal and written to
+ * docs/BENCHMARKS.md, so what a reader sees in the docs is exactly what the command printed.
+ */
+const f0 = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : '–');
+const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '–');
+const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '–');
+const pct = (x: number) => (Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : '–');
+const trio = (s: Summary | null) => (s ? `${f0(s.p50)} / ${f0(s.p95)} / ${f0(s.p99)}` : '–');
+
+export function table(head: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
+  const line = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
+  return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+export function machineSection(r: BenchReport): string {
+  const m = r.machine;
+  return [
+    '### Machine',
+    '',
+    table(
+      ['CPU', 'cores', 'memory', 'OS', 'node', 'onnxruntime-node', 'ffmpeg', 'load at start → end (1/5/15 min)'],
+      [[m.cpuModel, String(m.cores), `${m.memoryGiB} GiB`, m.os, m.node, m.onnxruntime, m.ffmpeg, `${r.loadAtStart} → ${r.loadAtEnd}`]],
+    ),
+    '',
+    `Model: \`${r.model.dir}\` (${r.model.name}; ${r.model.why}). Sessions: ${r.sessions}. Device: ${r.options.device}.`,
+  ].join('\n');
+}
+
+export function ceilingSection(r: BenchReport): string {
+  const c = r.ceiling;
+  if (!c) return '';
+  const rows = r.options.batches.map((b) => {
+    const v = c.rows.find((x) => x.graph === 'visual' && x.batch === b);
+    const a = c.rows.find((x) => x.graph === 'audio' && x.batch === b);
+    const fc = c.frameCeiling.find((x) => x.batch === b);
+    return [String(b), f0(v?.itemsPerS ?? NaN), f2(v?.callMs.p50 ?? NaN), f0(a?.itemsPerS ?? NaN), f2(a?.callMs.p50 ?? NaN), f0(fc?.framesPerS ?? NaN)];
+  });
+  return [
+    '### 1. Ceiling: the model alone',
+    '',
+    `Each graph called back to back on fixed inputs, ${r.options.ceilingS} s per point after a warm-up. ` +
+      `"Frames/s" combines them the way the service uses them: one visual item per frame plus ${f2(c.audioPerFrame)} audio windows per frame (the audio embedding's cadence).`,
+    '',
+    table(['batch', 'visual items/s', 'visual call p50 ms', 'audio items/s', 'audio call p50 ms', 'frames/s (ceiling)'], rows),
+  ].join('\n');
+}
+
+export function saturationSection(r: BenchReport): string {
+  const steps = r.saturation;
+  if (!steps || steps.length === 0) return '';
+  const c = r.ceiling;
+  const rows = steps.map((s) => {
+    const ceil = c ? ceilingAt(c, s.stats.batchMean) : NaN;
+    return [
+      String(s.streams),
+      f1(s.stats.heatmapsPerS),
+      `${f1(s.stats.batchMean)} (${f0(s.stats.batchMode)})`,
+      f0(ceil),
+      pct(s.stats.heatmapsPerS / ceil),
+      trio(s.stats.decodedToRecvMs),
+      trio(s.stats.captureToRecvMs),
+      trio(s.stats.publisherToRecvMs),
+      f1(s.stats.inferenceMs.p50),
+      pct(s.stats.skippedFraction),
+      pct(s.stats.notAnalyzedFraction),
+      `${f0(s.service.cpuPct)}% / ${f0(s.service.rssMiB)}`,
+      `${f0(s.decoders.cpuPct)}% / ${f0(s.decoders.rssMiB)} (${s.decoders.processes})`,
+      `${f0(s.publishers.cpuPct)}% / ${f0(s.publishers.rssMiB)}`,
+      s.load.split(' ')[0] ?? '',
+    ];
+  });
+  return [
+    '### 2. Saturation: N live streams',
+    '',
+    `Each N: a fresh service, N publishers sending the pre-encoded 720p30 H.264 + AAC file over RTMP (\`ffmpeg -re -stream_loop -1 -c copy\`), ` +
+      `one WebSocket subscriber (binary, all streams), ${r.options.durationS} s measured after every stream delivered plus 2 s. ` +
+      'Latencies in ms as p50 / p95 / p99: *decoded→recv* = decoder output to message received; *capture→recv* = the service\'s capture-time estimate ' +
+      '(first frame\'s arrival + pts) to received; *publisher→recv* = publisher spawn time + pts to received (spawn precedes the first send, so this is an upper bound). ' +
+      'CPU is % of one core averaged over the window; RSS in MiB. The publishers are the bench\'s, not the service\'s.',
+    '',
+    table(
+      ['N', 'heatmaps/s', 'batch mean (mode)', 'ceiling at batch /s', 'of ceiling', 'decoded→recv', 'capture→recv', 'publisher→recv', 'inference p50 ms', 'skipped', 'not analyzed', 'service CPU / RSS', 'decoders CPU / RSS (n)', 'publishers CPU / RSS', 'load 1m'],
+      rows,
+    ),
+  ].join('\n');
+}
+
+export function soakSection(r: BenchReport): string {
+  const s = r.soak;
+  if (!s) return '';
+  const row = (label: string, st: typeof s.whole, rss: string) => [
+    label,
+    f1(st.heatmapsPerS),
+    trio(st.decodedToRecvMs),
+    trio(st.captureToRecvMs),
+    pct(st.skippedFraction),
+    pct(st.notAnalyzedFraction),
+    rss,
+  ];
+  return [
+    '### 3. Soak',
+    '',
+    `${s.seconds} s with ${s.streams} streams, one normal subscriber and one that never reads (subscribed to all streams, JSON with previews). ` +
+      `The ends compared are the ${s.first.label} and the ${s.last.label}${r.options.quick ? ' (quick mode: not minutes)' : ''}. ` +
+      `The stalled client got ${s.slowClientReceived} messages before its socket backed up.`,
+    '',
+    table(
+      ['window', 'heatmaps/s', 'decoded→recv p50/p95/p99 ms', 'capture→recv p50/p95/p99 ms', 'skipped', 'not analyzed', 'service RSS MiB (mean)'],
+      [
+        row(s.first.label, s.first.stats, f0(s.first.serviceRssMiB.mean)),
+        row(s.last.label, s.last.stats, f0(s.last.serviceRssMiB.mean)),
+        row('whole run', s.whole, '–'),
+      ],
+    ),
+  ].join('\n');
+}
+
+export function naiveSection(r: BenchReport): string {
+  const n = r.naive;
+  if (!n) return '';
+  return [
+    '### 4. Naive reference',
+    '',
+    `The same file decoded by the service's Decoder (${n.streams} streams, \`-re\`), the model called on every frame (visual + audio, batch 1), serially, FIFO, no skipping. ` +
+      'Latency is decoder output → result ready (no WebSocket hop: in its favour).',
+    '',
+    table(
+      ['streams', 'frames/s arriving', 'frames/s done', 'latency first p50 / p99 ms', 'latency last p50 / p99 ms', 'growth ms/s', 'backlog at end', 'seconds'],
+      [[
+        String(n.streams),
+        f1(n.arrivedPerS),
+        f1(n.donePerS),
+        `${f0(n.latencyFirst.p50)} / ${f0(n.latencyFirst.p99)}`,
+        `${f0(n.latencyLast.p50)} / ${f0(n.latencyLast.p99)}`,
+        f1(n.latencySlopeMsPerS),
+        `${n.finalBacklog}${n.stoppedEarly ? ` (${n.stoppedEarly})` : ''}`,
+        f0(n.seconds),
+      ]],
+    ),
+  ].join('\n');
+}
+
+export function targetsSection(r: BenchReport): string {
+  return [
+    '### Targets',
+    '',
+    table(
+      ['target', 'met', 'figures'],
+      r.targets.map((t) => [t.target, t.met === null ? 'not judged' : t.met ? 'yes' : '**no**', t.figures]),
+    ),
+  ].join('\n');
+}
+
+export function renderMarkdown(r: BenchReport, plotPath?: string): string {
+  const out = [
+    `## Run of ${r.startedAt} (${r.options.quick ? 'quick' : 'full'}, ${f0(r.wallS)} s)`,
+    '',
+    `Command: \`${r.command}\``,
+    '',
+    machineSection(r),
+    '',
+    targetsSection(r),
+    '',
+    ceilingSection(r),
+    '',
+    saturationSection(r),
+    '',
+    soakSection(r),
+    '',
+    naiveSection(r),
+  ];
+  if (plotPath) out.push('', `![latency and throughput](${plotPath})`);
+  if (r.notes.length > 0) out.push('', '### Notes from this run', '', ...r.notes.map((n) => `- ${n}`));
+  return out.filter((x, i, a) => !(x === '' && a[i - 1] === '')).join('\n') + '\n';
+}

@@ -1,0 +1,36 @@
+import type { BenchOptions } from '../args.ts';
+import type { MachineInfo } from '../machine.ts';
+import type { CeilingResult } from '../parts/ceiling.ts';
+import type { NaiveResult } from '../parts/naive.ts';
+import type { StepResult } from '../parts/saturation.ts';
+import type { SoakResult } from '../parts/soak.ts';
+
+/** Everything one bench run measured; written as JSON and rendered as Markdown and SVG. */
+export interface BenchReport {
+  readonly command: string;
+  readonly startedAt: string;
+  finishedAt: string;
+  wallS: number;
+  readonly options: BenchOptions;
+  readonly machine: MachineInfo;
+  readonly loadAtStart: string;
+  loadAtEnd: string;
+  readonly model: { readonly dir: string; readonly name: string; readonly why: string };
+  /** The ORT session settings the service uses (and the ceiling used). */
+  readonly sessions: string;
+  /** Frames per second of the synthetic streams. */
+  readonly fps: number;
+  ceiling?: CeilingResult;
+  saturation?: StepResult[];
+  soak?: SoakResult;
+  naive?: NaiveResult;
+  targets: TargetCheck[];
+  readonly notes: string[];
+}
+
+export interface TargetCheck {
+  readonly target: string;
+  /** null: could not be judged in this run (part skipped or no data). */
+  readonly met: boolean | null;
+  readonly figures: string;
+}

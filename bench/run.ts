@@ -1,0 +1,144 @@
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { loadConfig } from '../src/config/load.ts';
+import type { Config } from '../src/config/schema.ts';
+import { resolveFfmpeg } from '../src/media/ffmpeg-path.ts';
+import { describeError } from '../src/errors.ts';
+import { parseBenchArgs, USAGE, type BenchOptions } from './args.ts';
+import { describeOptions, openGraphs } from './harness/graphs.ts';
+import { ensureMediaFile } from './harness/media-file.ts';
+import { localizerOptionsFor } from './harness/session-options.ts';
+import { describeMachine, loadAverage } from './machine.ts';
+import { measureCeiling } from './parts/ceiling.ts';
+import { runNaive } from './parts/naive.ts';
+import { runSaturationStep, type StepContext } from './parts/saturation.ts';
+import { runSoak } from './parts/soak.ts';
+import { renderDocsPage } from './report/docs-page.ts';
+import { ceilingSection, renderMarkdown, saturationSection, soakSection, naiveSection, targetsSection } from './report/markdown.ts';
+import { renderPlot } from './report/plot.ts';
+import { checkTargets } from './report/targets.ts';
+import type { BenchReport } from './report/types.ts';
+
+/**
+ * `npm run bench [-- --quick]`: ceiling, saturation, soak and naive reference in one run, each
+ * printed as it finishes, then JSON + Markdown + SVG into --out (and docs/ with --docs).
+ */
+const FIXTURE = 'test/fixtures/avin-tiny-random';
+const FPS = 30;
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+function pickModel(opts: BenchOptions, config: Config): { dir: string; why: string } {
+  if (opts.model !== null) return { dir: opts.model, why: 'chosen with --model' };
+  if (existsSync(join(config.model.dir, 'model.json'))) return { dir: config.model.dir, why: "the service's default model" };
+  log(`bench: the default model ${config.model.dir} is not there; using the plumbing fixture ${FIXTURE} instead`);
+  return { dir: FIXTURE, why: `fixture: the default ${config.model.dir} was absent` };
+}
+
+async function main(argv: string[]): Promise<void> {
+  const parsed = parseBenchArgs(argv);
+  if (parsed === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const opts = parsed;
+  const t0 = performance.now();
+  const defaults = loadConfig({ env: {} });
+  const model = pickModel(opts, defaults);
+  const config = loadConfig({ env: {}, flags: { model: { dir: model.dir, device: opts.device } } });
+  const localizerOptions = localizerOptionsFor(config);
+  const ffmpeg = resolveFfmpeg();
+  const machine = describeMachine();
+  const report: BenchReport = {
+    command: `npm run bench${argv.length > 0 ? ` -- ${argv.join(' ')}` : ''}`,
+    startedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    finishedAt: '',
+    wallS: 0,
+    options: opts,
+    machine,
+    loadAtStart: loadAverage(),
+    loadAtEnd: '',
+    model: { dir: model.dir, name: '?', why: model.why },
+    sessions: describeOptions(localizerOptions),
+    fps: FPS,
+    targets: [],
+    notes: [],
+  };
+  log(`bench: ${opts.quick ? 'quick' : 'full'} run, parts ${opts.parts.join(', ')}; model ${model.dir}; load ${report.loadAtStart}`);
+  const media = await ensureMediaFile(ffmpeg, join(opts.outDir, 'media'));
+  // Frames per second × audio windows per second: the audio embedding is refreshed at its cadence.
+  const audioPerFrame = Math.min(1, 1000 / config.pipeline.audioCadenceMs / FPS);
+
+  const graphs = await openGraphs(model.dir, localizerOptions);
+  (report.model as { name: string }).name = `${graphs.card.name} ${graphs.card.version}`;
+  const { sampleRate, windowSeconds } = graphs.card.audio;
+  if (opts.parts.includes('ceiling')) {
+    log('bench: 1/4 ceiling');
+    report.ceiling = await measureCeiling(graphs, opts.batches, opts.ceilingS, audioPerFrame, (row) =>
+      log(`  ${row.graph} batch ${row.batch}: ${row.itemsPerS.toFixed(0)} items/s (call p50 ${row.callMs.p50.toFixed(2)} ms)`),
+    );
+    process.stdout.write(`${ceilingSection(report)}\n\n`);
+  }
+  // Idle sessions hold thread pools; release them so the service has the machine to itself.
+  await graphs.close();
+
+  const ctx: StepContext = { ffmpeg, media, modelDir: model.dir, device: opts.device, log, loadAverage };
+  if (opts.parts.includes('saturation')) {
+    log('bench: 2/4 saturation');
+    report.saturation = [];
+    for (const n of opts.streams) {
+      log(`  N=${n}: ${opts.durationS} s`);
+      const step = await runSaturationStep(ctx, n, opts.durationS);
+      report.saturation.push(step);
+      log(`  N=${n}: ${step.stats.heatmapsPerS.toFixed(1)} heatmaps/s, batch ${step.stats.batchMean.toFixed(1)}, p99 ${step.stats.decodedToRecvMs.p99.toFixed(0)} ms, skipped ${(100 * step.stats.skippedFraction).toFixed(0)}%, load ${step.load}`);
+      report.notes.push(...step.notes.map((x) => `saturation N=${n}: ${x}`));
+    }
+    process.stdout.write(`${saturationSection(report)}\n\n`);
+  }
+  if (opts.parts.includes('soak')) {
+    log(`bench: 3/4 soak, ${opts.soakS} s`);
+    report.soak = await runSoak(ctx, opts.soakStreams, opts.soakS, opts.soakWindowS);
+    report.notes.push(...report.soak.notes.map((x) => `soak: ${x}`));
+    process.stdout.write(`${soakSection(report)}\n\n`);
+  }
+  if (opts.parts.includes('naive')) {
+    log(`bench: 4/4 naive reference, ${opts.naiveS} s`);
+    const runner = await openGraphs(model.dir, localizerOptions);
+    try {
+      report.naive = await runNaive(runner, media, ffmpeg, opts.soakStreams, opts.naiveS, sampleRate, windowSeconds, loadAverage);
+    } finally {
+      await runner.close();
+    }
+    process.stdout.write(`${naiveSection(report)}\n\n`);
+  }
+  if (opts.device === 'cuda') report.notes.push('--device cuda was passed to the service and the ceiling sessions.');
+  report.loadAtEnd = loadAverage();
+  report.finishedAt = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  report.wallS = (performance.now() - t0) / 1000;
+  report.targets = checkTargets(report);
+  process.stdout.write(`${targetsSection(report)}\n\n`);
+
+  mkdirSync(opts.outDir, { recursive: true });
+  const stamp = report.startedAt.replace(/[:]/g, '-');
+  const svg = renderPlot(report);
+  writeFileSync(join(opts.outDir, `bench-${stamp}.json`), `${JSON.stringify(report, null, 1)}\n`);
+  writeFileSync(join(opts.outDir, 'latest.json'), `${JSON.stringify(report, null, 1)}\n`);
+  writeFileSync(join(opts.outDir, 'latest.svg'), svg);
+  writeFileSync(join(opts.outDir, 'latest.md'), renderMarkdown(report, 'latest.svg'));
+  log(`bench: wrote ${relative('.', join(opts.outDir, 'latest.{json,md,svg}'))} in ${report.wallS.toFixed(0)} s; load ${report.loadAtEnd}`);
+  if (opts.docs) {
+    mkdirSync('docs/bench', { recursive: true });
+    const kind = opts.quick ? 'quick' : 'full';
+    writeFileSync(`docs/bench/${kind}.svg`, svg);
+    writeFileSync(`docs/bench/${kind}.json`, `${JSON.stringify(report, null, 1)}\n`);
+    writeFileSync('docs/BENCHMARKS.md', renderDocsPage(report, `bench/${kind}.svg`));
+    log(`bench: wrote docs/BENCHMARKS.md and docs/bench/${kind}.{svg,json}`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench: ${describeError(err)}\n`);
+    process.exit(1);
+  },
+);
