@@ -1,0 +1,130 @@
+import { AvlocError } from '../errors.ts';
+import { nowMs, type FrameJob, type FrameResult } from '../pipeline/types.ts';
+import { computeHeatmap, findPeak } from './heatmap.ts';
+import type { Localizer } from './localizer.ts';
+
+/**
+ * Runs one scheduler batch through a Localizer and turns it into FrameResults:
+ *  1. audio embeddings, batched, for the jobs with `refreshAudio` — and for any job whose stream
+ *     has no embedding yet (it uses its own audio rather than none);
+ *  2. the visual graph on all frames as one batch;
+ *  3. heatmap + peak per frame, against its stream's latest embedding (ARCHITECTURE rule 4).
+ * Timings per result: waitMs = dispatch − enqueuedAt, inferenceMs = time in the ORT calls of this
+ * batch, decodeMs = decodedAt − captureAt (0 when capture time is unknown).
+ *
+ * Bound: one embedding (C floats) per live stream, freed by `forget` when the stream ends; as a
+ * backstop against a missed `forget`, at most `maxStreams` are kept (least recently used evicted,
+ * counted in `evicted`). A stream forgotten while its batch is running is not re-added by it.
+ */
+export interface BatchRunnerOptions {
+  /** Wall clock for timings. Default nowMs. */
+  readonly clock?: () => number;
+  /** Most stream embeddings kept. Default 256. */
+  readonly maxStreams?: number;
+}
+
+export class BatchRunner {
+  private readonly clock: () => number;
+  private readonly maxStreams: number;
+  private readonly embeddings = new Map<string, Float32Array>();
+  /** Streams in batches now running (count of batches), and those forgotten meanwhile. */
+  private readonly active = new Map<string, number>();
+  private readonly endedWhileActive = new Set<string>();
+  private closed = false;
+  /** Embeddings evicted by the maxStreams backstop. */
+  evicted = 0;
+
+  constructor(
+    private readonly localizer: Localizer,
+    opts: BatchRunnerOptions = {},
+  ) {
+    this.clock = opts.clock ?? nowMs;
+    this.maxStreams = opts.maxStreams ?? 256;
+  }
+
+  /** Streams with an embedding held. */
+  get streams(): number {
+    return this.embeddings.size;
+  }
+
+  async run(jobs: readonly FrameJob[]): Promise<FrameResult[]> {
+    if (this.closed) throw new AvlocError('CLOSED', 'batch runner is closed');
+    if (jobs.length === 0) return [];
+    const dispatchedAtMs = this.clock();
+    const ids = jobs.map((j) => j.window.frame.streamId);
+    for (const id of ids) this.active.set(id, (this.active.get(id) ?? 0) + 1);
+    try {
+      const needAudio = jobs.flatMap((j, i) => (j.refreshAudio || !this.embeddings.has(ids[i]!) ? [i] : []));
+      const t0 = this.clock();
+      const audio = await this.localizer.embedAudio(needAudio.map((i) => jobs[i]!.window.audio));
+      const features = await this.localizer.embedVisual(jobs.map((j) => j.window.frame.rgb));
+      const inferenceMs = this.clock() - t0;
+      if (this.closed) throw new AvlocError('CLOSED', 'batch runner closed while this batch was running');
+
+      const own = new Map<number, Float32Array>();
+      needAudio.forEach((jobIndex, k) => own.set(jobIndex, audio[k]!));
+      // Store refreshed embeddings in batch order, so the newest job of a stream wins.
+      for (const [i, emb] of own) this.store(ids[i]!, emb);
+
+      const { channels, grid } = this.localizer.card.visual;
+      const [gridH, gridW] = grid;
+      return jobs.map((job, i): FrameResult => {
+        const id = ids[i]!;
+        const emb = own.get(i) ?? this.embeddings.get(id);
+        if (!emb) throw new AvlocError('INTERNAL', `no audio embedding for stream ${id}`);
+        const heatmap = computeHeatmap(features[i]!, emb, channels, gridH, gridW);
+        const frame = job.window.frame;
+        return {
+          streamId: id,
+          frame,
+          hasAudio: job.window.hasAudio,
+          gridH,
+          gridW,
+          heatmap,
+          peak: findPeak(heatmap, gridH, gridW),
+          timings: {
+            decodeMs: frame.captureAtMs > 0 ? Math.max(0, frame.decodedAtMs - frame.captureAtMs) : 0,
+            waitMs: Math.max(0, dispatchedAtMs - job.enqueuedAtMs),
+            inferenceMs,
+          },
+          batchSize: jobs.length,
+          doneAtMs: this.clock(),
+        };
+      });
+    } finally {
+      for (const id of ids) {
+        const n = (this.active.get(id) ?? 1) - 1;
+        if (n > 0) {
+          this.active.set(id, n);
+        } else {
+          this.active.delete(id);
+          this.endedWhileActive.delete(id);
+        }
+      }
+    }
+  }
+
+  /** The stream ended: free its embedding (ARCHITECTURE rule 5). */
+  forget(streamId: string): void {
+    this.embeddings.delete(streamId);
+    if (this.active.has(streamId)) this.endedWhileActive.add(streamId);
+  }
+
+  /** Idempotent; later runs and runs in flight reject with CLOSED. Does not close the Localizer (its owner does). */
+  close(): void {
+    this.closed = true;
+    this.embeddings.clear();
+  }
+
+  private store(id: string, emb: Float32Array): void {
+    if (this.closed || this.endedWhileActive.has(id)) return;
+    // A copy, so a kept embedding does not pin the whole batch's output buffer.
+    this.embeddings.delete(id);
+    this.embeddings.set(id, emb.slice());
+    while (this.embeddings.size > this.maxStreams) {
+      const oldest = this.embeddings.keys().next().value as string;
+      this.embeddings.delete(oldest);
+      this.evicted++;
+    }
+  }
+}

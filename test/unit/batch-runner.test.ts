@@ -1,0 +1,104 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { BatchRunner } from '../../src/inference/batch-runner.ts';
+import type { Localizer } from '../../src/inference/localizer.ts';
+import type { ModelCard } from '../../src/inference/model-card.ts';
+import type { FrameJob } from '../../src/pipeline/types.ts';
+
+/**
+ * A fake Localizer: C = 2, grid 1×2, features = identity (channel c lights cell c), embedding =
+ * the first two audio samples. So a result's heatmap shows exactly which audio it was scored against.
+ */
+function fakeLocalizer() {
+  const calls: { audio: number; visual: number }[] = [];
+  const card = {
+    visual: { channels: 2, grid: [1, 2], height: 1, width: 1 },
+    audio: { channels: 2, sampleRate: 2, windowSeconds: 1 },
+  } as unknown as ModelCard;
+  const loc: Localizer = {
+    card,
+    device: 'cpu',
+    embedAudio: async (ws) => {
+      calls.push({ audio: ws.length, visual: 0 });
+      return ws.map((w) => Float32Array.from([w[0]!, w[1]!]));
+    },
+    embedVisual: async (fs) => {
+      calls.push({ audio: 0, visual: fs.length });
+      return fs.map(() => Float32Array.from([1, 0, 0, 1]));
+    },
+    close: async () => {},
+  };
+  return { loc, calls };
+}
+
+function job(streamId: string, index: number, audio: [number, number], refreshAudio: boolean, enqueuedAtMs = 0): FrameJob {
+  return {
+    window: {
+      frame: { streamId, index, ptsMs: index * 40, decodedAtMs: 105, captureAtMs: 100, width: 1, height: 1, rgb: new Uint8Array(3) },
+      audio: Float32Array.from(audio),
+      hasAudio: true,
+    },
+    refreshAudio,
+    enqueuedAtMs,
+  };
+}
+
+test('batch runner: refreshing jobs embed their audio in one batch; the others reuse their stream embedding', async () => {
+  const { loc, calls } = fakeLocalizer();
+  const runner = new BatchRunner(loc);
+  await runner.run([job('a', 0, [0.1, 0.2], true), job('b', 0, [0.3, 0.4], true)]);
+  calls.length = 0;
+  const res = await runner.run([job('a', 1, [9, 9], false), job('b', 1, [0.5, 0.6], true)]);
+  assert.deepEqual(calls, [{ audio: 1, visual: 0 }, { audio: 0, visual: 2 }]);
+  assert.deepEqual([...res[0]!.heatmap], [Math.fround(0.1), Math.fround(0.2)], 'a reuses its stored embedding, not its own audio');
+  assert.deepEqual([...res[1]!.heatmap], [Math.fround(0.5), Math.fround(0.6)], 'b refreshed');
+  assert.deepEqual(res[1]!.peak, { x: 1, y: 0, u: 0.75, v: 0.5, value: Math.fround(0.6) });
+  assert.equal(res[0]!.batchSize, 2);
+});
+
+test('batch runner: a job whose stream has no embedding and no refresh uses its own audio', async () => {
+  const { loc, calls } = fakeLocalizer();
+  const runner = new BatchRunner(loc);
+  const [r] = await runner.run([job('a', 5, [0.7, 0.1], false)]);
+  assert.equal(calls[0]?.audio, 1);
+  assert.deepEqual([...r!.heatmap], [Math.fround(0.7), Math.fround(0.1)]);
+});
+
+test('batch runner timings: wait from enqueue to dispatch, inference around the ORT calls, decode from the frame', async () => {
+  const { loc } = fakeLocalizer();
+  let t = 1000;
+  const runner = new BatchRunner(loc, { clock: () => (t += 10) });
+  // clock reads: dispatch 1010, t0 1020, after ORT 1030, doneAt 1040.
+  const [r] = await runner.run([job('a', 0, [1, 0], true, 990)]);
+  assert.deepEqual(r!.timings, { decodeMs: 5, waitMs: 20, inferenceMs: 10 });
+  assert.equal(r!.doneAtMs, 1040);
+});
+
+test('batch runner frees a stream embedding on forget, also when the stream ends mid-batch', async () => {
+  const { loc } = fakeLocalizer();
+  const runner = new BatchRunner(loc);
+  await runner.run([job('a', 0, [1, 0], true)]);
+  assert.equal(runner.streams, 1);
+  runner.forget('a');
+  assert.equal(runner.streams, 0);
+  const pending = runner.run([job('b', 0, [1, 0], true)]);
+  runner.forget('b'); // b ends while its batch runs
+  await pending;
+  assert.equal(runner.streams, 0, 'a finished batch must not re-add a forgotten stream');
+});
+
+test('batch runner keeps at most maxStreams embeddings (a missed forget cannot grow it)', async () => {
+  const { loc } = fakeLocalizer();
+  const runner = new BatchRunner(loc, { maxStreams: 2 });
+  for (const id of ['a', 'b', 'c']) await runner.run([job(id, 0, [1, 0], true)]);
+  assert.equal(runner.streams, 2);
+  assert.equal(runner.evicted, 1);
+});
+
+test('batch runner rejects runs after close with CLOSED', async () => {
+  const { loc } = fakeLocalizer();
+  const runner = new BatchRunner(loc);
+  runner.close();
+  runner.close();
+  await assert.rejects(runner.run([job('a', 0, [1, 0], true)]), { code: 'CLOSED' });
+});

@@ -1,0 +1,36 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { computeHeatmap, findPeak } from '../../src/inference/heatmap.ts';
+
+test('heatmap is the per-cell dot product of features [C,h,w] with the embedding [C]', () => {
+  // C = 2, grid 2×3. Channel 0 plane, then channel 1 plane.
+  const features = Float32Array.from([
+    1, 0, 0.5, 0, -1, 0.25,
+    0, 1, 0.5, 2, 0, -0.5,
+  ]);
+  const embedding = Float32Array.from([2, -1]);
+  const map = computeHeatmap(features, embedding, 2, 2, 3);
+  assert.deepEqual([...map], [2, -1, 0.5, -2, -2, 1]);
+});
+
+test('heatmap writes into a reused buffer and clears what was there', () => {
+  const out = new Float32Array(4).fill(7);
+  computeHeatmap(Float32Array.from([1, 2, 3, 4]), Float32Array.from([0.5]), 1, 2, 2, out);
+  assert.deepEqual([...out], [0.5, 1, 1.5, 2]);
+});
+
+test('heatmap rejects features and embedding that disagree with C, h, w', () => {
+  assert.throws(() => computeHeatmap(new Float32Array(5), new Float32Array(1), 1, 2, 2), { code: 'INTERNAL' });
+  assert.throws(() => computeHeatmap(new Float32Array(8), new Float32Array(3), 2, 2, 2), { code: 'INTERNAL' });
+});
+
+test('peak: grid cell of the maximum, its normalized centre and value', () => {
+  // 2 rows × 3 columns; max at row 1, column 2.
+  const p = findPeak(Float32Array.from([0.1, 0.2, 0.3, -0.5, 0.0, 0.9]), 2, 3);
+  assert.deepEqual(p, { x: 2, y: 1, u: 2.5 / 3, v: 0.75, value: Math.fround(0.9) });
+});
+
+test('peak: the first maximum wins on ties and NaN cells never win', () => {
+  assert.deepEqual(findPeak(Float32Array.from([Number.NaN, 0.5, 0.5, 0]), 2, 2), { x: 1, y: 0, u: 0.75, v: 0.25, value: 0.5 });
+  assert.ok(Number.isNaN(findPeak(Float32Array.from([Number.NaN]), 1, 1).value));
+});
