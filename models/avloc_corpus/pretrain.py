@@ -1,0 +1,167 @@
+"""Encoder pretraining on training assets only (stand-in for ImageNet ResNet-18 / AudioSet PANNs).
+
+No pretrained weights can be downloaded here, so, in the spirit of the paper's recipe, the visual
+ResNet is trained to classify single objects pasted on training backgrounds, and the audio ResNet22
+to classify single training sounds (random excerpts, gain, noise). Only train-split assets of the
+seen categories are used; scene boxes and scene labels are never seen.
+
+  python3 -m avloc_corpus.pretrain --out .cache/runs/pretrain --seed 0
+
+Writes visual.pth (VisualResNet state_dict, torchvision layout) and audio.pth (ResNet22 state_dict),
+the two files `avloc_toolkit.train.load_init_weights` accepts, plus pretrain.json (accuracy, time).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from avloc_toolkit.audio import ResNet22
+from avloc_toolkit.data import normalize_u8
+from avloc_toolkit.visual import VisualResNet
+
+from . import compose
+from .build import load_split_assets
+from .variant import corpus_config
+
+
+def make_visual_set(pool, bgs, n: int, size: int, rng: random.Random):
+    cats = sorted(c for c, v in pool.items() if v["pictures"])
+    xs, ys = [], []
+    for _ in range(n):
+        c = rng.randrange(len(cats))
+        pic = rng.choice(pool[cats[c]]["pictures"])[1]
+        canvas = compose.background_crop(rng.choice(bgs)[1], size, rng)
+        k = rng.choice([1, 1, 2])   # sometimes a second, unlabelled-but-different object as clutter
+        pics = [pic]
+        if k == 2:
+            other = rng.choice([x for x in cats if x != cats[c]])
+            pics = [rng.choice(pool[other]["pictures"])[1], pic]   # labelled object pasted last
+        compose.place_objects(canvas, pics, rng)
+        xs.append(normalize_u8(np.asarray(canvas.convert("RGB"))))
+        ys.append(c if k == 1 else -100)   # two-object images: no label (ignored by CE)
+    return torch.stack(xs), torch.tensor(ys), cats
+
+
+def make_audio_set(pool, n: int, n_samples: int, rng: random.Random):
+    cats = sorted(c for c, v in pool.items() if v["sounds"])
+    xs, ys = [], []
+    for _ in range(n):
+        c = rng.randrange(len(cats))
+        snd = rng.choice(pool[cats[c]]["sounds"])[1]
+        w, _ = compose.mix_audio(snd, n_samples, rng)
+        xs.append(torch.from_numpy(w))
+        ys.append(c)
+    return torch.stack(xs), torch.tensor(ys), cats
+
+
+class Classifier(nn.Module):
+    def __init__(self, encoder: nn.Module, dim: int, n_cls: int, pool: bool):
+        super().__init__()
+        self.encoder, self.pool = encoder, pool
+        self.head = nn.Linear(dim, n_cls)
+
+    def forward(self, x):
+        f = self.encoder(x)
+        if self.pool:
+            f = f.mean((2, 3))
+        return self.head(f)
+
+
+def fit(model, x, y, xv, yv, epochs: int, bs: int, lr: float, log, name: str):
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+    steps = epochs * (len(x) // bs)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.15)
+    g = torch.Generator().manual_seed(0)
+    for ep in range(epochs):
+        model.train()
+        perm = torch.randperm(len(x), generator=g)
+        t0, tot, n = time.time(), 0.0, 0
+        for i in range(0, len(x) - bs + 1, bs):
+            idx = perm[i:i + bs]
+            loss = F.cross_entropy(model(x[idx]), y[idx], ignore_index=-100)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            tot, n = tot + float(loss), n + 1
+        acc = accuracy(model, xv, yv, bs)
+        log(f"{name} epoch {ep + 1}/{epochs} loss {tot / n:.3f} val-acc {acc:.3f} ({time.time() - t0:.0f} s)")
+    return accuracy(model, xv, yv, bs)
+
+
+def accuracy(model, x, y, bs):
+    model.eval()
+    ok = n = 0
+    with torch.no_grad():
+        for i in range(0, len(x), bs):
+            keep = y[i:i + bs] >= 0
+            p = model(x[i:i + bs]).argmax(1)
+            ok += int(((p == y[i:i + bs]) & keep).sum())
+            n += int(keep.sum())
+    return ok / max(n, 1)
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--out", required=True)
+    p.add_argument("--audio-seconds", type=float, default=1.0,
+                   help="excerpt length for audio pretraining (the encoder pools over time, so short is cheap)")
+    p.add_argument("--seed", type=int, default=0, help="corpus seed (decides the asset splits)")
+    p.add_argument("--n-visual", type=int, default=3000)
+    p.add_argument("--n-audio", type=int, default=3000)
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--threads", type=int, default=2)
+    a = p.parse_args(argv)
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    os.makedirs(a.out, exist_ok=True)
+    cfg = corpus_config()
+    logf = open(os.path.join(a.out, "pretrain.log"), "a")
+
+    def log(msg):
+        line = f"{time.strftime('%H:%M:%S')} {msg}"
+        print(line, flush=True)
+        logf.write(line + "\n")
+        logf.flush()
+
+    t0 = time.time()
+    pools, bgs = load_split_assets(a.seed, cfg.sample_rate)
+    rng = random.Random(f"pretrain:{a.seed}")
+    # validation images use the same (train) assets in new compositions: this checks fitting,
+    # not generalisation; scenes' val/test assets stay untouched.
+    xv, yv, vcats = make_visual_set(pools["train"], bgs["train"], a.n_visual, cfg.image_size, rng)
+    xvv, yvv, _ = make_visual_set(pools["train"], bgs["train"], 400, cfg.image_size, rng)
+    log(f"visual set {tuple(xv.shape)} over {len(vcats)} categories ({time.time() - t0:.0f} s)")
+    venc = VisualResNet(cfg.visual_widths, cfg.visual_blocks, cfg.visual_strides)
+    vacc = fit(Classifier(venc, venc.out_channels, len(vcats), True), xv, yv, xvv, yvv,
+               a.epochs, 32, 2e-3, log, "visual")
+    torch.save(venc.state_dict(), os.path.join(a.out, "visual.pth"))
+    del xv, xvv
+
+    xa, ya, acats = make_audio_set(pools["train"], a.n_audio, int(a.audio_seconds * cfg.sample_rate), rng)
+    xav, yav, _ = make_audio_set(pools["train"], 400, int(a.audio_seconds * cfg.sample_rate), rng)
+    aenc = ResNet22(cfg.sample_rate, cfg.n_fft, cfg.hop_length, cfg.n_mels, cfg.fmin, cfg.fmax,
+                    cfg.audio_widths, cfg.audio_blocks, cfg.audio_embed)
+    for prm in list(aenc.spectrogram_extractor.parameters()) + [aenc.logmel_extractor.melW]:
+        prm.requires_grad = False
+    aacc = fit(Classifier(aenc, cfg.audio_embed, len(acats), False), xa, ya, xav, yav,
+               a.epochs, 32, 2e-3, log, "audio")
+    torch.save(aenc.state_dict(), os.path.join(a.out, "audio.pth"))
+    info = {"config": cfg.to_dict(), "seed": a.seed, "visual_categories": vcats,
+            "audio_categories": acats, "visual_acc_train_assets": vacc, "audio_acc_train_assets": aacc,
+            "n_visual": a.n_visual, "n_audio": a.n_audio, "epochs": a.epochs, "seconds": round(time.time() - t0)}
+    with open(os.path.join(a.out, "pretrain.json"), "w") as f:
+        json.dump(info, f, indent=1)
+    log(f"done: {json.dumps({k: info[k] for k in ('visual_acc_train_assets', 'audio_acc_train_assets', 'seconds')})}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+"""A split of the corpus as in-memory tensors, cached to disk.
+
+Why: on 2 shared CPU cores, decoding 6,000 JPEGs and WAVs every epoch and running the frozen audio
+encoder on every step cost more than the visual network itself. Images are kept as uint8 at the
+stored size (augmented on the fly), audio as the frozen encoder's output for a few fixed windows.
+"""
+from __future__ import annotations
+
+import json
+import os
+from typing import Dict, List
+
+import numpy as np
+import torch
+from PIL import Image
+
+from avloc_toolkit.data import boxes_to_gt, load_audio, read_manifest, take_window
+
+
+def load_split(folder: str, sample_rate: int) -> Dict:
+    """{images uint8 [N,S,S,3], waves float32 [N,T], items (manifest dicts)}; cached as scenes.pt."""
+    cache = os.path.join(folder, f"scenes-{sample_rate}.pt")
+    if os.path.exists(cache):
+        return torch.load(cache)
+    items = read_manifest(folder)
+    imgs = np.stack([np.asarray(Image.open(it["image"]).convert("RGB")) for it in items])
+    waves = [load_audio(it["audio"], sample_rate) for it in items]
+    T = max(len(w) for w in waves)
+    waves = np.stack([take_window(w, T, len(w) - T) for w in waves])
+    out = {"images": torch.from_numpy(imgs), "waves": torch.from_numpy(waves), "items": items}
+    torch.save(out, cache)
+    return out
+
+
+def window_starts(total: int, window: int, n: int) -> List[int]:
+    """n window starts spread over the clip; n=1 gives the centred one (the toolkit's eval window)."""
+    if n == 1 or total <= window:
+        return [max(0, (total - window) // 2)]
+    return [round(k * (total - window) / (n - 1)) for k in range(n)]
+
+
+@torch.no_grad()
+def audio_features(a_encoder: torch.nn.Module, waves: torch.Tensor, window: int, n_windows: int,
+                   batch: int = 64) -> torch.Tensor:
+    """Frozen encoder outputs [N, n_windows, D] for evenly spread windows of each clip."""
+    a_encoder.eval()
+    starts = window_starts(waves.shape[1], window, n_windows)
+    out = []
+    for s in starts:
+        feats = [a_encoder(waves[i:i + batch, s:s + window]) for i in range(0, len(waves), batch)]
+        out.append(torch.cat(feats))
+    return torch.stack(out, 1)
+
+
+def gt_maps(items: List[Dict], width: int, height: int) -> torch.Tensor:
+    """AVIN-protocol ground truth (union of the sounding object's boxes) on 224 x 224."""
+    return torch.from_numpy(np.stack([boxes_to_gt(it.get("boxes"), width, height) for it in items]))

@@ -1,0 +1,178 @@
+"""Self-supervised training on corpus scenes (no labels, no boxes): AVIN or the EZ-VSL baseline.
+
+  python3 -m avloc_corpus.train_scenes --method avin  --out .cache/runs/avin  --init .cache/runs/pretrain
+  python3 -m avloc_corpus.train_scenes --method ezvsl --out .cache/runs/ezvsl --init .cache/runs/pretrain
+  (add --resume to continue from OUT/last.pt; --minutes caps wall-clock time at an epoch boundary)
+
+Both methods run the same code: the toolkit's AVIN network (visual ResNet + 1x1 projection, audio
+ResNet22 + MLP) initialised from the pretraining run, the audio encoder frozen as in the official
+recipe (so its outputs for 2 windows per clip are computed once), the same augmentation (random
+resized crop + flip), optimiser, batch size, epochs and seed. Only the objective differs.
+Writes last.pt / best.pt (toolkit checkpoint format, so avloc_toolkit.export reads them),
+log.jsonl, train.log, config.json and curves.png (losses and val cIoU@0.5 / AUC per epoch).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from avloc_toolkit.evaluate import metrics_from_heatmaps
+from avloc_toolkit.export import git_commit
+from avloc_toolkit.model import AVIN, IMAGENET_MEAN, IMAGENET_STD, create_optimizer, heatmap
+
+from .objectives import loss_for
+from .plot import plot_curves
+from .scene_cache import audio_features, gt_maps, load_split
+from .variant import corpus_config
+
+MEAN = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1) * 255.0
+STD = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1) * 255.0
+
+
+def to_input(u8: torch.Tensor, size: int) -> torch.Tensor:
+    """uint8 NHWC at stored size -> normalised NCHW at model size (same resize as eval)."""
+    x = u8.permute(0, 3, 1, 2).float()
+    if x.shape[-1] != size:
+        x = F.interpolate(x, (size, size), mode="bilinear", align_corners=False, antialias=True)
+    return (x - MEAN) / STD
+
+
+def augment(u8: torch.Tensor, size: int, g: torch.Generator) -> torch.Tensor:
+    """Random crop (75-100 % of the side) + horizontal flip, then resize: the scene-level analogue
+    of the official RandomResizedCrop/flip. Boxes are never used, so nothing to transform."""
+    S = u8.shape[1]
+    out = []
+    for img in u8:
+        side = int(S * (0.75 + 0.25 * float(torch.rand(1, generator=g))))
+        y0 = int(torch.randint(0, S - side + 1, (1,), generator=g))
+        x0 = int(torch.randint(0, S - side + 1, (1,), generator=g))
+        crop = img[y0:y0 + side, x0:x0 + side]
+        if float(torch.rand(1, generator=g)) < 0.5:
+            crop = crop.flip(1)
+        out.append(to_input(crop[None], size)[0])
+    return torch.stack(out)
+
+
+def evaluate(model: AVIN, images: torch.Tensor, afeat: torch.Tensor, gt: torch.Tensor, size: int) -> dict:
+    model.eval()
+    heats = []
+    with torch.no_grad():
+        for i in range(0, len(images), 64):
+            f = model.features(to_input(images[i:i + 64], size))
+            e = F.normalize(model.a_proj(afeat[i:i + 64]), dim=1)
+            heats.append(heatmap(f, e))
+    r = metrics_from_heatmaps(torch.cat(heats), gt, "avin")
+    return {k: r[k] for k in ("n", "ciou@0.5", "auc", "nsa", "mean_ciou")}
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--method", required=True, choices=["avin", "ezvsl"])
+    p.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "..", ".cache", "corpus", "synth-v1"))
+    p.add_argument("--out", required=True)
+    p.add_argument("--init", required=True, help="pretraining run folder (visual.pth, audio.pth)")
+    p.add_argument("--epochs", type=int, default=12)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr-visual", type=float, default=1e-4)
+    p.add_argument("--lr-proj", type=float, default=1e-3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--minutes", type=float, default=0, help="stop after the epoch that passes this budget")
+    p.add_argument("--resume", action="store_true")
+    a = p.parse_args(argv)
+    torch.set_num_threads(a.threads)
+    random.seed(a.seed), np.random.seed(a.seed), torch.manual_seed(a.seed)
+    os.makedirs(a.out, exist_ok=True)
+    cfg = corpus_config()
+    logf = open(os.path.join(a.out, "train.log"), "a")
+    jl = open(os.path.join(a.out, "log.jsonl"), "a")
+
+    def log(msg, **rec):
+        line = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {msg}"
+        print(line, flush=True)
+        logf.write(line + "\n"), logf.flush()
+        if rec:
+            jl.write(json.dumps({"time": time.time(), **rec}) + "\n"), jl.flush()
+
+    model = AVIN(cfg, freeze_audio=True)
+    model.v_encoder.load_state_dict(torch.load(os.path.join(a.init, "visual.pth")))
+    model.a_encoder.load_state_dict(torch.load(os.path.join(a.init, "audio.pth")))
+    opt = create_optimizer(model, a.lr_visual, a.lr_proj, 1e-4)
+    t_start = time.time()
+    tr = load_split(os.path.join(a.data, "train"), cfg.sample_rate)
+    va = load_split(os.path.join(a.data, "val"), cfg.sample_rate)
+    feat_cache = os.path.join(a.out, "audio_feats.pt")
+    if os.path.exists(feat_cache):
+        tr_af, va_af = torch.load(feat_cache)
+    else:
+        tr_af = audio_features(model.a_encoder, tr["waves"], cfg.window_samples, 2)
+        va_af = audio_features(model.a_encoder, va["waves"], cfg.window_samples, 1)[:, 0]
+        torch.save((tr_af, va_af), feat_cache)
+    va_gt = gt_maps(va["items"], va["images"].shape[2], va["images"].shape[1])
+    log(f"data ready: train {tuple(tr['images'].shape)}, audio feats {tuple(tr_af.shape)}, "
+        f"val {len(va_gt)} ({time.time() - t_start:.0f} s)")
+
+    start, step, best = 1, 0, -1.0
+    last = os.path.join(a.out, "last.pt")
+    if a.resume and os.path.exists(last):
+        ck = torch.load(last)
+        model.load_state_dict(ck["model"]), opt.load_state_dict(ck["optimizer"])
+        start, step, best = ck["epoch"] + 1, ck["step"], ck.get("best", -1.0)
+        log(f"resumed at epoch {ck['epoch']}", event="resume", epoch=ck["epoch"])
+    args = {**vars(a), "config": cfg.to_dict(), "data": os.path.abspath(a.data)}
+    with open(os.path.join(a.out, "config.json"), "w") as f:
+        json.dump({"config": cfg.to_dict(), "args": args, "commit": git_commit()}, f, indent=2)
+
+    def save(path, epoch, extra):
+        torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "config": cfg.to_dict(),
+                    "epoch": epoch, "step": step, "seed": a.seed, "best": best, "method": a.method,
+                    "data": os.path.abspath(a.data), "commit": git_commit(), "args": args, **extra}, path + ".tmp")
+        os.replace(path + ".tmp", path)
+
+    if start == 1 and not os.path.exists(last):
+        m0 = evaluate(model, va["images"], va_af, va_gt, cfg.image_size)
+        log(f"epoch 0 (init) val {json.dumps(m0)}", event="epoch", epoch=0, step=0, val=m0)
+    N, bs = len(tr["images"]), a.batch_size
+    for epoch in range(start, a.epochs + 1):
+        g = torch.Generator().manual_seed(a.seed * 1000 + epoch)   # replayable order after resume
+        perm = torch.randperm(N, generator=g)
+        model.train()
+        t0, sums, n = time.time(), {}, 0
+        for i in range(0, N - bs + 1, bs):
+            idx = perm[i:i + bs]
+            img = augment(tr["images"][idx], cfg.image_size, g)
+            win = torch.randint(0, tr_af.shape[1], (len(idx),), generator=g)
+            fa = model.a_proj(tr_af[idx, win])
+            losses = loss_for(a.method, model.visual_map(img), fa, cfg)
+            opt.zero_grad()
+            losses["loss"].backward()
+            opt.step()
+            step, n = step + 1, n + 1
+            for k, v in losses.items():
+                sums[k] = sums.get(k, 0.0) + float(v)
+            if step % 20 == 0:
+                log(f"epoch {epoch} step {step} " + " ".join(f"{k} {v / n:.4f}" for k, v in sums.items()))
+        avg = {k: v / max(n, 1) for k, v in sums.items()}
+        m = evaluate(model, va["images"], va_af, va_gt, cfg.image_size)
+        if m["ciou@0.5"] > best:
+            best = m["ciou@0.5"]
+            save(os.path.join(a.out, "best.pt"), epoch, {"val": m})
+        save(last, epoch, {"val": m})
+        log(f"epoch {epoch} done ({time.time() - t0:.0f} s): {json.dumps(avg)} val {json.dumps(m)}",
+            event="epoch", epoch=epoch, step=step, seconds=time.time() - t0, val=m, **avg)
+        plot_curves(os.path.join(a.out, "log.jsonl"), os.path.join(a.out, "curves.png"), a.method)
+        if a.minutes and time.time() - t_start > a.minutes * 60:
+            log(f"time budget of {a.minutes} min reached after epoch {epoch}")
+            break
+    log(f"finished: best val cIoU@0.5 {best:.4f}, {(time.time() - t_start) / 60:.1f} min this session")
+
+
+if __name__ == "__main__":
+    main()
