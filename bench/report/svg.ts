@@ -28,13 +28,15 @@ const M = { left: 62, right: 16, top: 30, bottom: 44 };
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-export function niceTicks(lo: number, hi: number, count = 5): number[] {
+/** Round-numbered ticks in [lo, hi]; with `cover`, the last tick is the first one at or above hi. */
+export function niceTicks(lo: number, hi: number, count = 5, cover = false): number[] {
   if (!(hi > lo)) return [lo];
   const raw = (hi - lo) / count;
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
   const out: number[] = [];
-  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
+  const top = cover ? Math.ceil(hi / step - 1e-9) * step : hi;
+  for (let v = Math.ceil(lo / step) * step; v <= top + step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
   return out;
 }
 
@@ -67,7 +69,7 @@ function renderPanel(p: Panel, ox: number, oy: number): string {
   } else {
     y0 = 0;
     const hi = Math.max(...ys);
-    yTicks = niceTicks(0, Number.isFinite(hi) && hi > 0 ? hi * 1.05 : 1);
+    yTicks = niceTicks(0, Number.isFinite(hi) && hi > 0 ? hi : 1, 5, true);
     y1 = Math.max(yTicks[yTicks.length - 1] ?? 1, Number.isFinite(hi) ? hi : 1);
   }
   const iw = W - M.left - M.right;
