@@ -84,8 +84,8 @@ export class RtmpIngest implements Ingest {
   private server: net.Server | null = null;
   private nms: NmsInstance | null = null;
   private ctx: NmsContext | null = null;
-  private nmsLogger: NmsLogger | null = null;
-  private originalNmsLog: NmsLogger['log'] | null = null;
+  /** Where node-media-server's own log lines go while this ingest is the active one. */
+  readonly nmsLog: Logger;
   private boundPort = 0;
   private state: 'new' | 'starting' | 'running' | 'closed' = 'new';
   private closing: Promise<void> | null = null;
@@ -98,6 +98,7 @@ export class RtmpIngest implements Ingest {
   constructor(options: RtmpIngestOptions = {}) {
     this.opts = { port: options.port ?? 1935, host: options.host ?? '0.0.0.0', app: options.app ?? 'live' };
     this.log = options.logger ?? createLogger('rtmp');
+    this.nmsLog = this.log.child('nms');
     this.events$ = this.events.asObservable();
   }
 
@@ -117,7 +118,7 @@ export class RtmpIngest implements Ingest {
     activeIngest = this;
     this.state = 'starting';
     try {
-      this.routeNmsLogs();
+      routeNmsLogs();
       const NodeMediaServer = require('node-media-server') as new (config: object) => NmsInstance;
       // No ports in NMS's config: it opens no listener of its own (see the class comment).
       this.nms = new NodeMediaServer({ bind: this.opts.host, rtmp: {}, webadmin: { enable: false } });
@@ -165,7 +166,6 @@ export class RtmpIngest implements Ingest {
         this.log.warn('node-media-server stop failed', { error: describeError(err) });
       }
       this.nms = null;
-      if (this.nmsLogger && this.originalNmsLog) this.nmsLogger.log = this.originalNmsLog;
       if (activeIngest === this) activeIngest = null;
       this.events.complete();
     })();
@@ -175,19 +175,6 @@ export class RtmpIngest implements Ingest {
   private on(event: string, fn: (s: NmsSession) => void): void {
     this.ctx?.eventEmitter.on(event, fn);
     this.listeners.push([event, fn]);
-  }
-
-  /** NMS logs with console.log at debug level from its constructor on; send it to our logger instead. */
-  private routeNmsLogs(): void {
-    const nmsLogger = require('node-media-server/src/core/logger.js') as NmsLogger;
-    this.nmsLogger = nmsLogger;
-    this.originalNmsLog = nmsLogger.log;
-    const log = this.log.child('nms');
-    nmsLogger.log = (message: string, level = 'info') => {
-      // NMS "errors" are mostly a client's fault (bad stream name, duplicate publisher): warn.
-      if (level === 'error' || level === 'warn') log.warn(message);
-      else log.debug(message);
-    };
   }
 
   private onConnection(socket: net.Socket): void {
@@ -296,6 +283,26 @@ export class RtmpIngest implements Ingest {
     this.log.info('RTMP publisher ended', { id, reason });
     this.events.next({ type: 'ended', id, reason });
   }
+}
+
+let nmsLogsRouted = false;
+
+/**
+ * NMS logs every connection with console.log at debug level (its constructor sets that level).
+ * Route its one logger, once per process, to the active ingest's logger; lines that come after an
+ * ingest closed (late socket 'close' events) are dropped rather than printed raw.
+ */
+function routeNmsLogs(): void {
+  if (nmsLogsRouted) return;
+  nmsLogsRouted = true;
+  const nmsLogger = require('node-media-server/src/core/logger.js') as NmsLogger;
+  nmsLogger.log = (message: string, level = 'info') => {
+    const log = activeIngest?.nmsLog;
+    if (!log) return;
+    // NMS "errors" are mostly a client's fault (bad stream name, duplicate publisher): warn.
+    if (level === 'error' || level === 'warn') log.warn(message);
+    else log.debug(message);
+  };
 }
 
 function kick(s: NmsSession): void {

@@ -161,7 +161,8 @@ export class Decoder {
     if (this.started || this.closed) return;
     this.started = true;
     this.loop = this.runLoop().catch((err: unknown) => {
-      this.finish('failed', new AvlocError('INTERNAL', `decoder loop crashed: ${describeError(err)}`, { cause: err }));
+      // FFMPEG_NOT_FOUND and friends keep their code; anything else is our bug.
+      this.finish('failed', err instanceof AvlocError ? err : new AvlocError('INTERNAL', `decoder loop crashed: ${describeError(err)}`, { cause: err }));
     });
   }
 
@@ -213,7 +214,7 @@ export class Decoder {
       }
       const delayMs = Math.min(this.restart.maxDelayMs, this.restart.baseDelayMs * 2 ** (failures - 1));
       this.counters.restarts++;
-      this.log.warn('ffmpeg stopped; restarting', { stream: this.id, attempt: failures, delayMs, reason });
+      this.log.warn('ffmpeg stopped; restarting', { stream: this.id, attempt: failures, delayMs, reason, stderr: r.tail });
       this.events.next({ type: 'restart', streamId: this.id, attempt: failures, delayMs, reason });
       await new Promise<void>((resolve) => {
         this.wakeBackoff = resolve;
