@@ -127,6 +127,12 @@ interface StreamEntry {
 export class Hub {
   private readonly sessions = new Map<number, Session>();
   private readonly streams = new Map<string, StreamEntry>();
+  /**
+   * Recently ended stream ids (bounded, oldest forgotten first): results still in flight when a
+   * stream ends are dropped instead of reaching clients after its `stream.ended`.
+   */
+  private readonly ended = new Set<string>();
+  private static readonly ENDED_MEMORY = 256;
   private nextId = 1;
   private closed = false;
   private readonly log: Logger;
@@ -213,6 +219,7 @@ export class Hub {
   // ---- streams ------------------------------------------------------------------------------
 
   streamStarted(id: string, kind: SourceKind, startedAtMs: number): void {
+    this.ended.delete(id);
     this.streams.set(id, {
       id,
       kind,
@@ -248,6 +255,11 @@ export class Hub {
 
   streamEnded(id: string, reason: string): void {
     this.streams.delete(id);
+    this.ended.add(id);
+    if (this.ended.size > Hub.ENDED_MEMORY) {
+      const oldest = this.ended.values().next().value;
+      if (oldest !== undefined) this.ended.delete(oldest);
+    }
     this.metrics?.streams.set({}, this.streams.size);
     this.metrics?.forgetStream(id);
     this.broadcast(id, { type: 'stream.ended', id, reason });
@@ -278,12 +290,12 @@ export class Hub {
   publish(result: FrameResult, counters: StreamCounters): void {
     if (this.closed) return;
     const id = result.streamId;
-    let entry = this.streams.get(id);
-    if (!entry) {
-      // A result for a stream nobody announced (tests, file runs): list it rather than lose it.
-      this.streamStarted(id, 'file', result.frame.captureAtMs);
-      entry = this.streams.get(id);
+    if (this.ended.has(id)) {
+      this.log.debug('result for an ended stream dropped', { stream: id, frame: result.frame.index });
+      return;
     }
+    // A stream nobody announced (tests, tools) is still delivered, just not listed.
+    const entry = this.streams.get(id);
     if (entry) {
       entry.counters = { ...counters };
       entry.hasAudio = result.hasAudio;
@@ -318,6 +330,7 @@ export class Hub {
     this.closed = true;
     for (const s of [...this.sessions.values()]) this.removeClient(s);
     this.streams.clear();
+    this.ended.clear();
   }
 
   // ---- internals ----------------------------------------------------------------------------

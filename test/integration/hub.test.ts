@@ -197,6 +197,28 @@ test('stream events reach subscribers and the REST list', async () => {
   }
 });
 
+test('a result still in flight when its stream ends does not reach clients after stream.ended', async () => {
+  const rig = await startRig();
+  const c = await client(rig);
+  try {
+    await subscribed(c, '*');
+    const seen: string[] = [];
+    c.on('heatmap', (h) => seen.push(`${h.streamId}/${h.frame}`));
+    c.on('stream.ended', (m) => seen.push(`ended ${m.id}`));
+    rig.hub.streamStarted('cam1', 'rtmp', Date.now());
+    rig.hub.publish(frameResult('cam1', 0), counters(0));
+    rig.hub.streamEnded('cam1', 'gone');
+    rig.hub.publish(frameResult('cam1', 1), counters(1)); // late
+    const marker = c.once('heatmap', (h) => h.streamId === 'cam2');
+    rig.hub.publish(frameResult('cam2', 0), counters(0));
+    await marker;
+    assert.deepEqual(seen, ['cam1/0', 'ended cam1', 'cam2/0']);
+  } finally {
+    c.close();
+    await rig.close();
+  }
+});
+
 test('the client reconnects by itself after the server drops its socket, and re-subscribes', async () => {
   const rig = await startRig();
   const c = await client(rig);
@@ -380,6 +402,7 @@ test('metrics and health over HTTP', async () => {
   try {
     rig.metrics.recordBatch(2, 0.03);
     rig.metrics.recordBatch(1, 0.02);
+    rig.hub.streamStarted('cam1', 'rtmp', Date.now());
     rig.hub.publish(frameResult('cam1', 0), counters(0));
     const m = await fetch(`http://127.0.0.1:${rig.port}/metrics`);
     assert.match(m.headers.get('content-type') ?? '', /text\/plain; version=0.0.4/);
