@@ -1,5 +1,6 @@
 import { Observable, asyncScheduler, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
-import { AvlocError } from '../errors.ts';
+import { AvlocError, describeError } from '../errors.ts';
+import { createLogger } from '../log.ts';
 import { AudioRing } from './audio-ring.ts';
 import type { StreamCounterRegistry } from './counters.ts';
 import type { AudioChunk, AvWindow, VideoFrame } from './types.ts';
@@ -14,17 +15,25 @@ import type { AudioChunk, AvWindow, VideoFrame } from './types.ts';
  *    as `skipped` (policy: latest-only, like the scheduler — an old frame is worth less than a new one);
  *  - at most `maxWaitMs` (wall clock, default 250 ms); then it goes on with the audio that exists,
  *    the missing tail zero-filled and the window flagged `audioLate`.
- * A stream without audio (hasAudio=false) emits every frame at once with a silent window.
- * Audio itself is held in an AudioRing (bounded, overwrite-oldest).
+ * A stream without audio (hasAudio=false, or an 'audio-state' event saying the track is gone)
+ * emits every frame at once with a silent window.
+ * Audio itself is held in an AudioRing (bounded, overwrite-oldest). Audio at the wrong rate is bad
+ * input: dropped and reported, never an Observable error (one stream must not break the others).
  */
 export type MediaEvent =
   | { readonly type: 'frame'; readonly frame: VideoFrame }
-  | { readonly type: 'audio'; readonly chunk: AudioChunk };
+  | { readonly type: 'audio'; readonly chunk: AudioChunk }
+  /**
+   * Whether the stream's audio is (still) decoded — e.g. from the decoder's `info` event, which can
+   * also say a restarted run dropped the audio track. Turning it off releases a waiting frame at once.
+   */
+  | { readonly type: 'audio-state'; readonly hasAudio: boolean };
 
 export interface AvSyncOptions {
   readonly sampleRate: number;
   readonly windowSeconds: number;
-  readonly hasAudio: boolean;
+  /** Whether audio is expected at the start; an 'audio-state' event changes it. Default true. */
+  readonly hasAudio?: boolean;
   /** Longest a frame waits for its audio (wall ms). Default 250. */
   readonly maxWaitMs?: number;
   /** Audio history kept beyond one window (seconds). Default 1. */
@@ -39,7 +48,7 @@ interface Pending {
 export class AvSyncCore {
   private readonly ring: AudioRing;
   private readonly maxWaitMs: number;
-  private readonly hasAudio: boolean;
+  private hasAudio: boolean;
   /** Shared by every window of a stream without audio; consumers treat windows as read-only. */
   private silence: Float32Array | undefined;
   private pending: Pending | undefined;
@@ -47,11 +56,13 @@ export class AvSyncCore {
   skipped = 0;
   /** Windows emitted with audio missing at their end. */
   late = 0;
+  /** Audio chunks rejected as bad input (counted by the operator, which drops them). */
+  droppedChunks = 0;
 
   constructor(opts: AvSyncOptions) {
     this.ring = new AudioRing(opts);
     this.maxWaitMs = opts.maxWaitMs ?? 250;
-    this.hasAudio = opts.hasAudio;
+    this.hasAudio = opts.hasAudio ?? true;
   }
 
   get audioEndPtsMs(): number {
@@ -61,6 +72,7 @@ export class AvSyncCore {
   /** `now` is wall-clock ms (only used to time the wait). */
   process(ev: MediaEvent, now: number): AvWindow[] {
     if (ev.type === 'audio') return this.onAudio(ev.chunk);
+    if (ev.type === 'audio-state') return this.onAudioState(ev.hasAudio);
     return this.onFrame(ev.frame, now);
   }
 
@@ -116,6 +128,15 @@ export class AvSyncCore {
     return [];
   }
 
+  private onAudioState(hasAudio: boolean): AvWindow[] {
+    this.hasAudio = hasAudio;
+    const p = this.pending;
+    if (hasAudio || !p) return [];
+    // No audio will come for it: it goes on now, with whatever audio was received before.
+    this.pending = undefined;
+    return [this.window(p.frame)];
+  }
+
   private skip(): void {
     this.pending = undefined;
     this.skipped++;
@@ -134,7 +155,15 @@ export interface AvSyncOperatorOptions extends AvSyncOptions {
   readonly counters?: StreamCounterRegistry;
   /** Clock and timers (virtual in marble tests). Default asyncScheduler. */
   readonly scheduler?: SchedulerLike;
+  /**
+   * Bad input (audio at the wrong rate) is dropped, never an Observable error — one broken stream
+   * must not tear down a merged pipeline. The first such error per subscription goes here
+   * (default: a warning in the log); later ones are only counted in `droppedChunks` of the core.
+   */
+  readonly onError?: (err: AvlocError) => void;
 }
+
+const log = createLogger('avsync');
 
 /** One stream's media events in, its AvWindows out. On completion the pending frame is flushed. */
 export function avSync(opts: AvSyncOperatorOptions): OperatorFunction<MediaEvent, AvWindow> {
@@ -167,7 +196,12 @@ export function avSync(opts: AvSyncOperatorOptions): OperatorFunction<MediaEvent
           try {
             out = core.process(ev, sched.now());
           } catch (err) {
-            subscriber.error(err);
+            if (!(err instanceof AvlocError) || err.code !== 'DECODE_FAILED') {
+              subscriber.error(err);
+              return;
+            }
+            core.droppedChunks++;
+            if (core.droppedChunks === 1) (opts.onError ?? ((e) => log.warn(describeError(e))))(err);
             return;
           }
           if (ev.type === 'frame') {

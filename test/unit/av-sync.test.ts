@@ -89,3 +89,26 @@ test('avSync operator: releases by audio, by max wait (virtual time) and on comp
   });
   assert.deepEqual(counters.get('s1'), { decoded: 3, skipped: 0, dropped: 0, analyzed: 0 });
 });
+
+test('av-sync: audio-state off releases the waiting frame at once and later frames get silence', () => {
+  const core = new AvSyncCore(opts);
+  core.process(audio(0, 5), 0);
+  assert.deepEqual(core.process(frame(0, 10), 0), []);
+  const [w] = core.process({ type: 'audio-state', hasAudio: false }, 1);
+  assert.equal(w?.frame.index, 0);
+  assert.equal(w?.audioLate, true);
+  const [s] = core.process(frame(1, 20), 2);
+  assert.equal(s?.hasAudio, false);
+  assert.equal(core.nextWakeAtMs(), undefined);
+});
+
+test('avSync operator: bad audio is reported once and dropped, the stream goes on', () => {
+  const errors: unknown[] = [];
+  new TestScheduler((a, e) => assert.deepEqual(a, e)).run(({ hot, expectObservable }) => {
+    const bad: MediaEvent = { type: 'audio', chunk: { streamId: 's1', ptsMs: 0, sampleRate: 8000, samples: new Float32Array(4) } };
+    const input = hot('xxa-f|', { x: bad, a: audio(0, 20), f: frame(0, 10) });
+    const out = input.pipe(avSync({ ...opts, onError: (e) => errors.push(e) }), map((w: AvWindow) => w.frame.index));
+    expectObservable(out).toBe('----a|', { a: 0 });
+  });
+  assert.equal(errors.length, 1);
+});
