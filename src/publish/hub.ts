@@ -53,6 +53,12 @@ export interface HubOptions {
   /** When a full socket has no write of ours pending, re-check after this long (default 25 ms). */
   readonly retryMs?: number;
   readonly now?: () => number;
+  /**
+   * Live counters of a stream (the pipeline's StreamCounterRegistry.get). When given, the stream
+   * list and the metrics read it at request/scrape time instead of the counters of the last result,
+   * so a stream whose frames are all skipped still shows moving numbers.
+   */
+  readonly countersOf?: (streamId: string) => Readonly<StreamCounters> | undefined;
 }
 
 export interface ClientStats {
@@ -142,6 +148,7 @@ export class Hub {
   private readonly retryMs: number;
   private readonly now: () => number;
   private readonly metrics: AvlocMetrics | undefined;
+  private readonly countersOf: HubOptions['countersOf'];
 
   constructor(opts: HubOptions = {}) {
     this.log = opts.log ?? createLogger('hub');
@@ -151,6 +158,17 @@ export class Hub {
     this.retryMs = opts.retryMs ?? 25;
     this.now = opts.now ?? nowMs;
     this.metrics = opts.metrics;
+    this.countersOf = opts.countersOf;
+    const m = this.metrics;
+    const live = this.countersOf;
+    if (m && live) {
+      m.registry.onCollect(() => {
+        for (const id of this.streams.keys()) {
+          const c = live(id);
+          if (c) m.setStreamCounters(id, c);
+        }
+      });
+    }
   }
 
   // ---- clients ------------------------------------------------------------------------------
@@ -280,7 +298,7 @@ export class Hub {
       startedAtMs: e.startedAtMs,
       hasAudio: e.hasAudio,
       hasVideo: e.hasVideo,
-      counters: { ...e.counters },
+      counters: { ...(this.countersOf?.(e.id) ?? e.counters) },
       queueDropped: e.queueDropped,
     }));
   }

@@ -397,6 +397,20 @@ test('a client that stops reading stays within its queue bound and its drops are
   }
 });
 
+test('live counters from the pipeline show in the stream list and metrics without a new result', async () => {
+  const live = { decoded: 100, skipped: 60, dropped: 5, analyzed: 35 };
+  const rig = await startRig({ countersOf: (id) => (id === 'cam1' ? live : undefined) });
+  try {
+    rig.hub.streamStarted('cam1', 'rtmp', Date.now());
+    rig.hub.publish(frameResult('cam1', 0), counters(0));
+    live.skipped = 61;
+    assert.deepEqual(rig.hub.listStreams()[0]?.counters, live);
+    assert.match(rig.metrics.render(), /^avloc_frames_skipped_total\{stream="cam1"\} 61$/m);
+  } finally {
+    await rig.close();
+  }
+});
+
 test('metrics and health over HTTP', async () => {
   const rig = await startRig();
   try {
