@@ -229,7 +229,10 @@ export class RtmpIngest implements Ingest {
       this.log.warn('second publisher for a live stream rejected', { id, remote: s.ip });
       return;
     }
-    const url = `rtmp://127.0.0.1:${this.boundPort}/${this.opts.app}/${id}`;
+    // Read back over loopback unless we listen on one specific address only.
+    const h = this.opts.host;
+    const playHost = h === '0.0.0.0' || h === '::' || h === '' ? '127.0.0.1' : h.includes(':') ? `[${h}]` : h;
+    const url = `rtmp://${playHost}:${this.boundPort}/${this.opts.app}/${id}`;
     const publisher: Publisher = {
       session: s,
       closedBy: null,
@@ -251,6 +254,9 @@ export class RtmpIngest implements Ingest {
 
   private readonly onPrePlay = (s: NmsSession): void => {
     if (s.streamApp !== this.opts.app) this.refuse(s, `play from app "${s.streamApp}" rejected (only "${this.opts.app}" is served)`);
+    // NMS would park a player of an absent stream until someone publishes; a decoder still
+    // retrying an ended stream should fail fast instead (its restarts are bounded).
+    else if (!this.publishers.has(s.streamName)) this.refuse(s, `play of "${s.streamName}" rejected: not live`);
   };
 
   private refuse(s: NmsSession, why: string): void {

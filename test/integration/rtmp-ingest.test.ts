@@ -163,6 +163,12 @@ test('only app "live", one publisher per id, and Source.close() kicks the publis
       events.map((e) => `${e.type}:${e.type === 'started' ? e.source.id : e.id}`),
       ['started:cam2', 'ended:cam2'],
     );
+    // Playing a stream that is no longer live is refused at once (NMS alone would park the player).
+    const late = new Decoder({ source, width: 32, height: 32, sampleRate: 16000, ffmpegPath: ffmpeg, logger: createLogger('test', 'silent'), restart: { maxAttempts: 0 } });
+    late.start();
+    const end = await late.done;
+    assert.equal(end.reason, 'failed');
+    assert.equal(end.error?.code, 'FFMPEG_EXITED');
   } finally {
     await ingest.close();
   }
