@@ -39,7 +39,14 @@ export class StreamTile {
   private drawnCount = 0;
   private statsAtMs = 0;
 
-  constructor(readonly streamId: string) {
+  /**
+   * @param clockOffsetMs (server clock − page clock), so latencies stay right when the viewer runs
+   *   on another machine than the server (see clock-offset.ts).
+   */
+  constructor(
+    readonly streamId: string,
+    private readonly clockOffsetMs: () => number = () => 0,
+  ) {
     this.element = el('article', 'tile');
     this.element.dataset['stream'] = streamId;
     this.element.dataset['drawn'] = '0';
@@ -149,8 +156,9 @@ export class StreamTile {
       .filter(([, v]) => Number.isFinite(v))
       .map(([k, v]) => `${k.replace(/Ms$/, '')} ${v.toFixed(0)}`)
       .join(' · ');
-    const e2e = now - f.captureAtMs;
-    const net = f.receivedAtMs - f.sentAtMs;
+    const offset = this.clockOffsetMs();
+    const e2e = now + offset - f.captureAtMs;
+    const net = f.receivedAtMs + offset - f.sentAtMs;
     this.stats.replaceChildren(
       stat('latency', `${e2e.toFixed(0)} ms`, 'now − capture time of the frame on screen'),
       stat('stages', `${stages} · net ${net.toFixed(0)} ms`, "server's per-stage times, and send → receive"),

@@ -1,6 +1,7 @@
 import type { AvlocClient } from '../../src/publish/client.ts';
 import type { StreamSummary } from '../../src/publish/protocol.ts';
 import { toViewerFrame } from './adapt.ts';
+import { ClockOffset } from './clock-offset.ts';
 import { ConnectionBadge } from './connection-badge.ts';
 import { pageNowMs } from './frame.ts';
 import type { OverlaySettings } from './overlay-settings.ts';
@@ -10,6 +11,8 @@ import { StreamTile } from './stream-tile.ts';
 
 /** An ended stream's last frame stays on screen this long (it may come back under the same id). */
 const ENDED_TILE_MS = 30_000;
+/** How often to measure the server's clock against ours. */
+const CLOCK_PING_MS = 5000;
 
 export interface ViewerDom {
   readonly tiles: HTMLElement;
@@ -28,6 +31,10 @@ export class ViewerApp {
   private readonly list: StreamList;
   private readonly badge: ConnectionBadge;
   private client: AvlocClient | undefined;
+  private readonly clock = new ClockOffset();
+  /** Pings in flight by id → when sent; bounded, since a pong can be lost with its socket. */
+  private readonly pings = new Map<number, number>();
+  private pingSeq = 0;
 
   constructor(
     private readonly dom: ViewerDom,
@@ -50,6 +57,12 @@ export class ViewerApp {
     });
     client.on('close', (ev) => this.badge.set(ev.willReconnect ? 'reconnecting' : 'closed', ev.willReconnect ? 'disconnected — reconnecting…' : 'closed'));
     client.on('reconnecting', (ev) => this.badge.set('reconnecting', `reconnecting (try ${ev.attempt}, ${(ev.delayMs / 1000).toFixed(1)} s)…`));
+    client.on('pong', (m) => {
+      const sent = typeof m.id === 'number' ? this.pings.get(m.id) : undefined;
+      if (sent === undefined || typeof m.id !== 'number') return;
+      this.pings.delete(m.id);
+      this.clock.add(sent, m.serverTimeMs, pageNowMs());
+    });
     client.on('streams', (m) => this.reconcile(m.streams));
     client.on('stream.started', (m) => this.started(m.id, m.kind));
     client.on('stream.ended', (m) => this.ended(m.id, m.reason));
@@ -69,6 +82,17 @@ export class ViewerApp {
       this.tileFor(h.streamId).push(toViewerFrame(h, now));
     });
     client.subscribe('*', { format: 'binary', preview: true });
+    this.ping();
+    setInterval(() => this.ping(), CLOCK_PING_MS);
+  }
+
+  private ping(): void {
+    const c = this.client;
+    if (!c?.connected) return;
+    if (this.pings.size >= 16) this.pings.clear();
+    const id = ++this.pingSeq;
+    this.pings.set(id, pageNowMs());
+    c.ping(id);
   }
 
   /** Fetch the stream list over REST (first paint before the socket is up, and a periodic check). */
@@ -154,7 +178,7 @@ export class ViewerApp {
   private tileFor(id: string): StreamTile {
     let tile = this.tiles.get(id);
     if (!tile) {
-      tile = new StreamTile(id);
+      tile = new StreamTile(id, () => this.clock.offsetMs);
       this.tiles.set(id, tile);
       this.dom.tiles.append(tile.element);
     }
