@@ -47,8 +47,8 @@ export const modelCardSchema = z
     training: z
       .object({ data: z.string(), epochs: z.number().int().nonnegative(), seed: z.number().int(), commit: z.string() })
       .passthrough(),
-    // Metric names vary by method; the split is what makes the numbers mean something.
-    metrics: z.object({ split: z.string() }).catchall(z.union([z.number(), z.string(), z.null()])),
+    // Metric names and kinds vary by method; the split is what makes the numbers mean something.
+    metrics: z.object({ split: z.string() }).passthrough(),
     license: z.string().min(1),
   })
   .passthrough()
@@ -59,6 +59,16 @@ export const modelCardSchema = z
         code: z.ZodIssueCode.custom,
         path: ['audio', 'channels'],
         message: `must equal visual.channels (${card.visual.channels}), got ${card.audio.channels}`,
+      });
+    }
+    // Some toolkits also state T; where they do, it must agree with windowSeconds × sampleRate.
+    const samples = (card.audio as Record<string, unknown>).samples;
+    const T = Math.round(card.audio.windowSeconds * card.audio.sampleRate);
+    if (samples !== undefined && samples !== T) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['audio', 'samples'],
+        message: `must equal audio.windowSeconds × audio.sampleRate (${T}) when given, got ${JSON.stringify(samples)}`,
       });
     }
     if (card.visual.file === card.audio.file) {
