@@ -71,7 +71,7 @@ function filterSection(lines: readonly string[], kind: MediaKind): string[] {
   const fmtp = new Map<string, string>();
   for (const line of lines) {
     const rtpmap = /^a=rtpmap:(\d+) ([^/\s]+)/.exec(line);
-    if (rtpmap) names.set(rtpmap[1]!, rtpmap[2]!.toLowerCase());
+    if (rtpmap) names.set(rtpmap[1]!, rtpmap[2]!);
     const f = /^a=fmtp:(\d+) (.*)$/.exec(line);
     if (f) fmtp.set(f[1]!, f[2]!);
   }
@@ -91,7 +91,8 @@ function filterSection(lines: readonly string[], kind: MediaKind): string[] {
   return result;
 }
 
-function isSupported(kind: MediaKind, name: string | undefined, fmtp: string | undefined): boolean {
+function isSupported(kind: MediaKind, codec: string | undefined, fmtp: string | undefined): boolean {
+  const name = codec?.toLowerCase();
   if (kind === 'audio') return name === 'opus';
   if (name === 'vp8') return true;
   if (name === 'h264') return /(?:^|;)\s*packetization-mode=1(?:;|$)/.test(fmtp ?? '');

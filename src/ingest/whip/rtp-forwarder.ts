@@ -3,16 +3,17 @@ import { nowMs } from '../../pipeline/types.ts';
 import { buildSenderReport } from './sender-report.ts';
 
 export interface RtpForwarderOptions {
-  /** ffmpeg's RTP port on `host`; our sender reports go to port + 1. */
+  /** ffmpeg's RTP port on `host`; our sender reports go to the same port (ffmpeg tells RTCP by its payload type). */
   readonly port: number;
   readonly clockRate: number;
   readonly host?: string;
   /** Datagrams allowed to wait in the socket's send queue before new ones are dropped. */
   readonly maxQueued?: number;
-  /** How often a sender report is repeated, so an ffmpeg that (re)starts mid-stream syncs quickly. */
+  /**
+   * Least time between two sender reports. One goes out ahead of any packet when the last is older,
+   * so an ffmpeg that (re)starts mid-stream sees at most this much media before its first report.
+   */
   readonly senderReportIntervalMs?: number;
-  /** Called when RTCP comes back from ffmpeg after a silence: a (new) ffmpeg is listening. */
-  readonly onConsumerActive?: () => void;
 }
 
 export interface RtpForwarderCounters {
@@ -30,9 +31,6 @@ export interface RtpHeaderInfo {
   readonly timestamp: number;
 }
 
-/** A silence after which RTCP from ffmpeg counts as a new consumer. */
-const CONSUMER_GAP_MS = 3000;
-
 /**
  * Sends one received RTP stream to ffmpeg over loopback UDP, with RTCP sender reports of its own.
  *
@@ -42,14 +40,19 @@ const CONSUMER_GAP_MS = 3000;
  * forwarder anchors its stream at the local wall time its first packet arrived and describes every
  * later timestamp by that one linear map (wall = anchor + Δrtp / clockRate). Both streams thus share
  * the local wall clock as origin; the error is the difference in network delay of the two first
- * packets (milliseconds on a LAN). A report goes out before the first packet and then periodically.
+ * packets (milliseconds on a LAN).
+ *
+ * The reports travel on the RTP port itself (rtcp-mux): ffmpeg's RTP parser recognizes RTCP by its
+ * payload type on either socket, and one socket keeps the order, so the report ahead of a packet
+ * is read before it. On separate ports ffmpeg reads the RTP socket first and the first packets of
+ * a stream would get pts from its own origin, then jump when the report is read.
  */
 export class RtpForwarder {
   readonly counters: RtpForwarderCounters = { packets: 0, octets: 0, dropped: 0, sendErrors: 0, senderReports: 0 };
   private readonly socket: Socket;
   private readonly host: string;
   private readonly maxQueued: number;
-  private timer: NodeJS.Timeout | undefined;
+  private lastReportMs = -Infinity;
   private closed = false;
   private ssrc = 0;
   private anchorWallMs = 0;
@@ -57,19 +60,17 @@ export class RtpForwarder {
   /** RTP ticks since the anchor packet, unwrapped past 2^32. */
   private extendedTicks = 0;
   private anchored = false;
-  private lastConsumerRtcpMs = -Infinity;
 
   private constructor(private readonly options: RtpForwarderOptions, socket: Socket) {
     this.socket = socket;
     this.host = options.host ?? '127.0.0.1';
     this.maxQueued = options.maxQueued ?? 512;
-    socket.on('message', () => this.onConsumerRtcp());
     socket.on('error', () => {
       this.counters.sendErrors++;
     });
   }
 
-  /** Binds the sending socket (so ffmpeg's receiver reports can come back to it). */
+  /** Binds the sending socket to loopback, so the datagrams never leave the machine. */
   static async open(options: RtpForwarderOptions): Promise<RtpForwarder> {
     const socket = createSocket('udp4');
     await new Promise<void>((resolve, reject) => {
@@ -89,22 +90,22 @@ export class RtpForwarder {
       this.ssrc = header.ssrc;
       this.anchorWallMs = nowMs();
       this.lastTimestamp = header.timestamp;
-      this.sendSenderReport();
-      const every = this.options.senderReportIntervalMs ?? 500;
-      this.timer = setInterval(() => this.sendSenderReport(), every);
-      this.timer.unref();
     } else {
       // Signed 32-bit difference: handles wrap-around and slightly reordered packets.
       this.extendedTicks += (header.timestamp - this.lastTimestamp) | 0;
       this.lastTimestamp = header.timestamp;
     }
-    this.send(packet, this.options.port, true);
+    const now = nowMs();
+    if (now - this.lastReportMs >= (this.options.senderReportIntervalMs ?? 20)) {
+      this.lastReportMs = now;
+      this.sendSenderReport();
+    }
+    this.send(packet, true);
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.timer) clearInterval(this.timer);
     this.socket.close();
   }
 
@@ -113,10 +114,10 @@ export class RtpForwarder {
     const wall = this.anchorWallMs + (this.extendedTicks / this.options.clockRate) * 1000;
     const sr = buildSenderReport(this.ssrc, wall, this.lastTimestamp, this.counters.packets, this.counters.octets);
     this.counters.senderReports++;
-    this.send(sr, this.options.port + 1, false);
+    this.send(sr, false);
   }
 
-  private send(data: Uint8Array, port: number, media: boolean): void {
+  private send(data: Uint8Array, media: boolean): void {
     if (this.socket.getSendQueueCount() >= this.maxQueued) {
       if (media) this.counters.dropped++;
       return;
@@ -125,15 +126,9 @@ export class RtpForwarder {
       this.counters.packets++;
       this.counters.octets += data.length;
     }
-    this.socket.send(data, port, this.host, (err) => {
+    this.socket.send(data, this.options.port, this.host, (err) => {
       if (err) this.counters.sendErrors++;
     });
   }
 
-  private onConsumerRtcp(): void {
-    const now = nowMs();
-    const gap = now - this.lastConsumerRtcpMs;
-    this.lastConsumerRtcpMs = now;
-    if (gap > CONSUMER_GAP_MS) this.options.onConsumerActive?.();
-  }
 }

@@ -3,7 +3,7 @@ import type { MediaKind } from './offer-filter.ts';
 /** One RTP stream forwarded to ffmpeg, as the SDP file describes it. */
 export interface RtpSdpTrack {
   readonly kind: MediaKind;
-  /** Even UDP port on 127.0.0.1 ffmpeg listens on for RTP; RTCP (our sender reports) goes to port + 1. */
+  /** Even UDP port on 127.0.0.1 ffmpeg listens on for RTP and our sender reports (ffmpeg also binds port + 1). */
   readonly port: number;
   readonly payloadType: number;
   /** e.g. "VP8", "H264", "opus". */

@@ -39,6 +39,8 @@ export interface WhipSessionStats {
   readonly video?: RtpForwarderCounters;
   readonly audio?: RtpForwarderCounters;
   readonly keyframeRequests: number;
+  /** Video packets that started a keyframe. */
+  readonly keyframes: number;
   /** Packets whose payload type is not the one the SDP file declares (codec switch mid-stream). */
   readonly unexpectedPayloadType: number;
 }
@@ -57,8 +59,6 @@ const FFMPEG_RTP_FLAGS = [
   '-reorder_queue_size', '256',
   '-buffer_size', '4194304',
   '-max_delay', '200000',
-  // RTCP receiver reports go back to our forwarder socket: it sees a (re)started ffmpeg and asks for a keyframe.
-  '-sdp_flags', 'rtcp_to_source',
 ] as const;
 
 /**
@@ -86,6 +86,7 @@ export class WhipSession implements Source {
   private started = false;
   private waitingForKeyframe = true;
   private keyframeRequests = 0;
+  private keyframes = 0;
   private unexpectedPayloadType = 0;
   private watchdog: NodeJS.Timeout | undefined;
   private lastKeyframeRequestMs = 0;
@@ -136,12 +137,18 @@ export class WhipSession implements Source {
       ...(video ? { video: { ...video } } : {}),
       ...(audio ? { audio: { ...audio } } : {}),
       keyframeRequests: this.keyframeRequests,
+      keyframes: this.keyframes,
       unexpectedPayloadType: this.unexpectedPayloadType,
     };
   }
 
-  /** Asks the publisher for a keyframe (RTCP PLI); the decoder may call it when ffmpeg (re)starts. */
+  /**
+   * Asks the publisher for a keyframe (RTCP PLI). The decoder should call it when ffmpeg (re)starts:
+   * browsers send keyframes only on request, and ffmpeg cannot decode until one arrives. PLI is then
+   * repeated every keyframeRetryMs until a keyframe is forwarded.
+   */
   requestKeyframe(): void {
+    this.waitingForKeyframe = true;
     const leg = this.legs.find((l) => l.kind === 'video');
     const ssrc = leg?.track?.ssrc;
     if (!leg || ssrc === undefined || this.closing) return;
@@ -192,7 +199,6 @@ export class WhipSession implements Source {
       const forwarder = await RtpForwarder.open({
         port,
         clockRate: codec.clockRate,
-        onConsumerActive: () => this.onConsumerActive(),
       });
       const leg: Leg = { kind, codec, forwarder, transceiver };
       this.legs.push(leg);
@@ -265,6 +271,9 @@ export class WhipSession implements Source {
     leg.forwarder.forward(rtp.serialize(), rtp.header);
     if (leg.kind === 'video' && this.waitingForKeyframe && isKeyframe(leg.codec.name, rtp.payload)) {
       this.waitingForKeyframe = false;
+      this.keyframes++;
+    } else if (leg.kind === 'video' && isKeyframe(leg.codec.name, rtp.payload)) {
+      this.keyframes++;
     }
     if (!this.started) {
       this.started = true;
@@ -278,11 +287,6 @@ export class WhipSession implements Source {
     }
   }
 
-  /** ffmpeg's receiver reports reached us after a silence: it (re)started and needs a keyframe. */
-  private onConsumerActive(): void {
-    this.waitingForKeyframe = true;
-    this.requestKeyframe();
-  }
 
   private checkTimers(): void {
     const now = nowMs();
