@@ -428,6 +428,11 @@ export class Hub {
   }
 }
 
+/** NaN/Infinity (a broken model) would make JSON invalid for every client: send 0 and keep going. */
+function fin(n: number): number {
+  return Number.isFinite(n) ? n : 0;
+}
+
 function toSource(r: FrameResult, c: StreamCounters): HeatmapSource {
   const f = r.frame;
   return {
@@ -438,9 +443,9 @@ function toSource(r: FrameResult, c: StreamCounters): HeatmapSource {
     captureAtMs: f.captureAtMs,
     decodedAtMs: f.decodedAtMs,
     doneAtMs: r.doneAtMs,
-    timings: { decodeMs: r.timings.decodeMs, waitMs: r.timings.waitMs, inferenceMs: r.timings.inferenceMs },
+    timings: { decodeMs: fin(r.timings.decodeMs), waitMs: fin(r.timings.waitMs), inferenceMs: fin(r.timings.inferenceMs) },
     grid: { h: r.gridH, w: r.gridW, values: r.heatmap },
-    peak: { x: r.peak.x, y: r.peak.y, u: r.peak.u, v: r.peak.v, value: r.peak.value },
+    peak: { x: r.peak.x, y: r.peak.y, u: fin(r.peak.u), v: fin(r.peak.v), value: fin(r.peak.value) },
     counters: { decoded: c.decoded, skipped: c.skipped, dropped: c.dropped, analyzed: c.analyzed },
     hasAudio: r.hasAudio,
     batchSize: r.batchSize,

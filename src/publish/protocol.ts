@@ -358,7 +358,7 @@ export function encodeHeatmapJson(h: HeatmapSource, withPreview: boolean): Encod
   const n = h.grid.h * h.grid.w;
   if (h.grid.values.length !== n) throw invalid(`grid has ${h.grid.values.length} values, expected ${n}`);
   const { timings, counters, ...rest } = headerOf(h);
-  const body: Record<string, unknown> = { ...rest, grid: { h: h.grid.h, w: h.grid.w, values: Array.from(h.grid.values) } };
+  const body: Record<string, unknown> = { ...rest, grid: { h: h.grid.h, w: h.grid.w, values: Array.from(h.grid.values, (v) => (Number.isFinite(v) ? v : 0)) } };
   if (withPreview && h.preview) body.preview = { mime: 'image/jpeg', base64: base64Encode(h.preview) };
   const text = JSON.stringify(body);
   const shared = te.encode(`${text.slice(0, -1)},`);
