@@ -1,0 +1,112 @@
+import { parseArgs } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
+import { loadConfig, setPath } from './config/load.ts';
+import { AvlocError, describeError } from './errors.ts';
+import { createLogger } from './log.ts';
+
+/**
+ * `avloc <command>`: parses flags into config overrides and hands over to the command.
+ * Only this file and server.ts know about both ends of the service.
+ */
+const USAGE = `avloc — real-time sound-source localization for live camera streams
+
+Usage:
+  avloc serve   [--config FILE] [--model DIR] [--device cpu|cuda] [--http-port N] [--rtmp-port N]
+                [--max-batch N] [--max-wait-ms N] [--deadline-ms N] [--audio-cadence-ms N] [--no-preview]
+  avloc watch   [WS_URL] [--stream ID] [--json]
+  avloc help
+
+Environment: AVLOC_CONFIG, AVLOC_HTTP_PORT, AVLOC_RTMP_PORT, AVLOC_MODEL, AVLOC_DEVICE, AVLOC_MAX_BATCH,
+             AVLOC_LOG_LEVEL (debug|info|warn|error), FFMPEG_PATH. See README.md.`;
+
+/** Flags of `serve` and the config key each one sets. */
+const SERVE_FLAGS: Record<string, { key: string; type: 'string' | 'boolean'; number?: boolean; invert?: boolean }> = {
+  model: { key: 'model.dir', type: 'string' },
+  device: { key: 'model.device', type: 'string' },
+  'http-port': { key: 'http.port', type: 'string', number: true },
+  'http-host': { key: 'http.host', type: 'string' },
+  'rtmp-port': { key: 'rtmp.port', type: 'string', number: true },
+  'max-batch': { key: 'pipeline.maxBatch', type: 'string', number: true },
+  'max-wait-ms': { key: 'pipeline.maxWaitMs', type: 'string', number: true },
+  'deadline-ms': { key: 'pipeline.deadlineMs', type: 'string', number: true },
+  'audio-cadence-ms': { key: 'pipeline.audioCadenceMs', type: 'string', number: true },
+  'intra-op-threads': { key: 'model.intraOpThreads', type: 'string', number: true },
+  'no-preview': { key: 'preview.enabled', type: 'boolean', invert: true },
+  'viewer-dir': { key: 'viewer.dir', type: 'string' },
+};
+
+function parseServeFlags(args: string[]): { file?: string; flags: Record<string, unknown> } {
+  const options: ParseArgsConfig['options'] = { config: { type: 'string' } };
+  for (const [name, f] of Object.entries(SERVE_FLAGS)) options[name] = { type: f.type };
+  const { values } = parseArgs({ args, options, strict: true, allowPositionals: false });
+  const flags: Record<string, unknown> = {};
+  for (const [name, f] of Object.entries(SERVE_FLAGS)) {
+    const v = values[name];
+    if (v === undefined) continue;
+    if (f.invert) setPath(flags, f.key, !v);
+    else if (f.number) {
+      const n = Number(v);
+      // Leave a non-number as it is: the schema rejects it with the key named.
+      setPath(flags, f.key, Number.isFinite(n) && String(v).trim() !== '' ? n : v);
+    } else setPath(flags, f.key, v);
+  }
+  const file = typeof values.config === 'string' ? values.config : undefined;
+  return file === undefined ? { flags } : { file, flags };
+}
+
+async function serve(args: string[]): Promise<void> {
+  const { file, flags } = parseServeFlags(args);
+  const config = loadConfig(file === undefined ? { flags } : { file, flags });
+  const { startServer } = await import('./server.ts');
+  const server = await startServer(config, createLogger('avloc'));
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`\n${signal}: shutting down\n`);
+    server.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+async function watch(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { stream: { type: 'string', multiple: true }, json: { type: 'boolean' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  const { watchHeatmaps } = await import('./publish/watch.ts');
+  await watchHeatmaps({
+    url: positionals[0] ?? 'ws://127.0.0.1:8080/ws',
+    streams: values.stream && values.stream.length > 0 ? values.stream : '*',
+    json: values.json === true,
+  });
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve':
+      return serve(rest);
+    case 'watch':
+      return watch(rest);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(`${USAGE}\n`);
+      return;
+    default:
+      throw new AvlocError('CONFIG_INVALID', `unknown command "${command}"\n\n${USAGE}`);
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  process.stderr.write(`avloc: ${describeError(err)}\n`);
+  process.exit(err instanceof AvlocError && err.code === 'CONFIG_INVALID' ? 2 : 1);
+});

@@ -1,0 +1,321 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import { Subject, from, map, type Subscription } from 'rxjs';
+import { mediaWindows } from './app/media-windows.ts';
+import { PACKAGE_ROOT, resolveConfigPath } from './app/paths.ts';
+import type { Config } from './config/schema.ts';
+import { AvlocError, describeError } from './errors.ts';
+import { BatchRunner } from './inference/batch-runner.ts';
+import { OrtLocalizer } from './inference/localizer.ts';
+import { RtmpIngest } from './ingest/rtmp-ingest.ts';
+import type { Ingest, Source } from './ingest/source.ts';
+import { WhipIngest } from './ingest/whip-ingest.ts';
+import type { Logger } from './log.ts';
+import { Decoder } from './media/decoder.ts';
+import { resolveFfmpeg } from './media/ffmpeg-path.ts';
+import { AudioCadence, audioCadence } from './pipeline/audio-cadence.ts';
+import { StreamCounterRegistry } from './pipeline/counters.ts';
+import { scheduleBatches, type SchedulerCore, type SchedulerInput } from './pipeline/scheduler.ts';
+import { nowMs, type FrameResult } from './pipeline/types.ts';
+import { registerApiRoutes, Router } from './publish/http-routes.ts';
+import { Hub } from './publish/hub.ts';
+import { AvlocMetrics } from './publish/metrics.ts';
+import type { ModelInfo } from './publish/protocol.ts';
+import { AvlocWsServer } from './publish/ws-server.ts';
+
+/**
+ * The live service: the one place that wires ingest → media → pipeline → inference → publish.
+ *
+ *   RTMP / WHIP ─▶ Source ─▶ Decoder ─▶ av-sync ─▶ audio cadence ─┐
+ *                                  (one chain per stream)          ├─▶ scheduler ─▶ BatchRunner ─▶ Hub ─▶ WS
+ *   RTMP / WHIP ─▶ Source ─▶ Decoder ─▶ av-sync ─▶ audio cadence ─┘   (one for all streams)
+ *
+ * A stream's chain is created when its publisher arrives and torn down when it leaves or breaks;
+ * one broken stream never touches the others (ARCHITECTURE rules 5, 6).
+ */
+export interface AvlocServer {
+  readonly httpPort: number;
+  /** null when RTMP ingest is disabled. */
+  readonly rtmpPort: number | null;
+  readonly model: ModelInfo;
+  readonly hub: Hub;
+  readonly metrics: AvlocMetrics;
+  /** The running ffmpeg decoder pids by stream id (for benchmarks and tests). */
+  decoderPids(): Map<string, number>;
+  close(): Promise<void>;
+}
+
+const VERSION: string = (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+const DEFAULT_MODEL_DIR = 'models/avin-synth';
+
+interface StreamSession {
+  readonly source: Source;
+  readonly decoder: Decoder;
+  readonly subscription: Subscription;
+  ended: boolean;
+}
+
+async function openLocalizer(config: Config, log: Logger): Promise<OrtLocalizer> {
+  const dir = resolveConfigPath(config.model.dir);
+  if (!existsSync(dir)) {
+    const hint =
+      config.model.dir === DEFAULT_MODEL_DIR
+        ? ' (the bundled default model is missing from this checkout; pass --model test/fixtures/avin-tiny-random for a random-weight plumbing model)'
+        : '';
+    throw new AvlocError('MODEL_INVALID', `model bundle folder not found: ${dir}${hint}`);
+  }
+  const localizer = await OrtLocalizer.open(dir, {
+    device: config.model.device,
+    ...(config.model.intraOpThreads > 0 ? { intraOpNumThreads: config.model.intraOpThreads } : {}),
+    interOpNumThreads: config.model.interOpThreads,
+    maxBatchSize: config.pipeline.maxBatch,
+  });
+  for (const w of localizer.warnings) log.warn(`model: ${w}`);
+  const { card } = localizer;
+  log.info('model loaded', {
+    dir,
+    name: card.name,
+    device: localizer.device,
+    input: `${card.visual.width}x${card.visual.height}`,
+    grid: card.visual.grid,
+    audio: `${card.audio.sampleRate} Hz x ${card.audio.windowSeconds} s`,
+  });
+  return localizer;
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) =>
+      reject(new AvlocError('CONFIG_INVALID', `HTTP cannot listen on ${host}:${port}: ${err.code ?? err.message}`, { cause: err }));
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      const addr = server.address();
+      resolve(typeof addr === 'object' && addr ? addr.port : port);
+    });
+  });
+}
+
+export async function startServer(config: Config, log: Logger): Promise<AvlocServer> {
+  const ffmpegPath = resolveFfmpeg();
+  log.info('ffmpeg', { path: ffmpegPath });
+  const localizer = await openLocalizer(config, log);
+  const { card } = localizer;
+  const model: ModelInfo = { name: card.name, gridH: card.visual.grid[0], gridW: card.visual.grid[1] };
+
+  const metrics = new AvlocMetrics();
+  const hub = new Hub({ metrics, log: log.child('hub'), heatmapQueueLimit: config.clients.queueLimit });
+  const counters = new StreamCounterRegistry();
+  const cadence = new AudioCadence({ everyMs: config.pipeline.audioCadenceMs });
+  const runner = new BatchRunner(localizer);
+  const sessions = new Map<string, StreamSession>();
+  const jobs$ = new Subject<SchedulerInput>();
+  let scheduler: SchedulerCore | undefined;
+
+  // ---- the shared half: scheduler → inference → hub ------------------------------------------
+  const runBatch = (batch: Parameters<BatchRunner['run']>[0]) => {
+    const t0 = nowMs();
+    return from(runner.run(batch)).pipe(
+      map((results) => {
+        metrics.recordBatch(batch.length, (nowMs() - t0) / 1000);
+        return results;
+      }),
+    );
+  };
+  const results = jobs$
+    .pipe(
+      scheduleBatches<FrameResult>(runBatch, {
+        maxBatchSize: config.pipeline.maxBatch,
+        maxWaitMs: config.pipeline.maxWaitMs,
+        deadlineMs: config.pipeline.deadlineMs,
+        counters,
+        onCore: (core) => (scheduler = core),
+        onBatchError: (err, batch) => log.error('inference batch failed', { size: batch.jobs.length, error: describeError(err) }),
+      }),
+    )
+    .subscribe((result) => {
+      const c = counters.get(result.streamId);
+      if (c) hub.publish(result, c);
+    });
+
+  // Counters of streams that produce no results (all skipped or dropped) still reach metrics/REST.
+  const countersTimer = setInterval(() => {
+    for (const [id, c] of counters.snapshot()) hub.updateCounters(id, c);
+  }, 1000);
+  countersTimer.unref();
+
+  // ---- the per-stream half: source → decoder → windows → jobs --------------------------------
+  const endStream = (id: string, reason: string): void => {
+    const s = sessions.get(id);
+    if (!s || s.ended) return;
+    s.ended = true;
+    sessions.delete(id);
+    s.subscription.unsubscribe();
+    jobs$.next({ type: 'end', streamId: id });
+    cadence.forget(id);
+    runner.forget(id);
+    counters.delete(id);
+    hub.streamEnded(id, reason);
+    log.info('stream ended', { stream: id, reason });
+    void s.decoder.close();
+    void s.source.close();
+  };
+
+  const startStream = (source: Source): void => {
+    if (sessions.has(source.id)) {
+      log.warn('stream id already live; refusing the new publisher', { stream: source.id });
+      void source.close();
+      return;
+    }
+    const decoder = new Decoder({
+      source,
+      width: card.visual.width,
+      height: card.visual.height,
+      sampleRate: card.audio.sampleRate,
+      previewHeight: config.preview.enabled ? config.preview.height : null,
+      ffmpegPath,
+      logger: log.child(`decoder:${source.id}`),
+    });
+    hub.streamStarted(source.id, source.kind, source.startedAtMs);
+    counters.open(source.id);
+    const windows = mediaWindows(decoder, {
+      card,
+      counters,
+      maxWaitMs: config.pipeline.avSyncMaxWaitMs,
+      onInfo: (info) => {
+        hub.streamInfo({
+          id: source.id,
+          hasAudio: info.audioDecoded,
+          hasVideo: info.hasVideo,
+          ...(info.videoCodec ? { videoCodec: info.videoCodec } : {}),
+          ...(info.audioCodec ? { audioCodec: info.audioCodec } : {}),
+          ...(info.width ? { width: info.width } : {}),
+          ...(info.height ? { height: info.height } : {}),
+          ...(info.fps ? { fps: info.fps } : {}),
+          ...(info.audioSampleRate ? { sampleRate: info.audioSampleRate } : {}),
+        });
+        if (!info.audioDecoded) {
+          hub.streamError(source.id, 'STREAM_NO_AUDIO', `stream ${source.id} has no audio: analyzed with silence`);
+        }
+      },
+    });
+    const subscription = windows.pipe(audioCadence(cadence)).subscribe({
+      next: (job) => jobs$.next({ type: 'job', job }),
+      error: (err: unknown) => {
+        log.error('stream pipeline failed', { stream: source.id, error: describeError(err) });
+        hub.streamError(source.id, err instanceof AvlocError ? err.code : 'INTERNAL', describeError(err));
+        endStream(source.id, 'failed');
+      },
+    });
+    // Decoder news: errors to the log and the stream's subscribers; its end ends the stream.
+    subscription.add(
+      decoder.events$.subscribe((ev) => {
+        if (ev.type === 'error') {
+          log.warn('decoder error', { stream: source.id, fatal: ev.fatal, error: describeError(ev.error) });
+          hub.streamError(source.id, ev.error.code, ev.error.message);
+        } else if (ev.type === 'restart') {
+          log.warn('decoder restarting', { stream: source.id, attempt: ev.attempt, delayMs: ev.delayMs, reason: ev.reason });
+          hub.setStreamState(source.id, 'stalled');
+        }
+      }),
+    );
+    sessions.set(source.id, { source, decoder, subscription, ended: false });
+    void decoder.done.then(({ reason, error }) => {
+      endStream(source.id, error ? `${reason}: ${error.code}` : reason);
+    });
+    decoder.start();
+    if ('requestKeyframe' in source && typeof source.requestKeyframe === 'function') source.requestKeyframe();
+    log.info('stream started', { stream: source.id, kind: source.kind });
+  };
+
+  // ---- HTTP, WebSocket, ingest -------------------------------------------------------------
+  const viewerDir = resolveConfigPath(config.viewer.dir);
+  if (!existsSync(join(viewerDir, 'index.html'))) {
+    log.warn('web viewer not built; run `npm run build` (npm start does it)', { dir: viewerDir });
+  }
+  const router = new Router({ log: log.child('http'), staticDir: viewerDir });
+  const whip = new WhipIngest({ log: log.child('whip') });
+  router.route('POST', '/whip/:id', whip.handlePost);
+  router.route('OPTIONS', '/whip/:id', whip.handleOptions);
+  router.route('OPTIONS', '/whip/:id/:resource', whip.handleOptions);
+  router.route('DELETE', '/whip/:id/:resource', whip.handleDelete);
+  router.route('PATCH', '/whip/:id/:resource', whip.handlePatch);
+  registerApiRoutes(router, {
+    streams: () => hub.listStreams(),
+    metrics,
+    model: () => model,
+    version: VERSION,
+    health: () => ({
+      ok: true,
+      device: localizer.device,
+      schedulerWaiting: scheduler?.waiting ?? 0,
+      batchesInFlight: scheduler?.batchesInFlight ?? 0,
+      clients: wsServer.clientCount,
+    }),
+  });
+  const http = createServer(router.listener());
+  const wsServer = new AvlocWsServer({ server: http, hub, model, serverVersion: VERSION, log: log.child('ws') });
+
+  const ingests: Ingest[] = [whip];
+  let rtmp: RtmpIngest | null = null;
+  if (config.rtmp.enabled) {
+    rtmp = new RtmpIngest({ port: config.rtmp.port, host: config.rtmp.host, logger: log.child('rtmp') });
+    ingests.push(rtmp);
+  }
+  const ingestSubs = ingests.map((ingest) =>
+    ingest.events$.subscribe((ev) => {
+      if (ev.type === 'started') startStream(ev.source);
+      else endStream(ev.id, ev.reason);
+    }),
+  );
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      clearInterval(countersTimer);
+      for (const s of ingestSubs) s.unsubscribe();
+      for (const id of [...sessions.keys()]) endStream(id, 'server shutting down');
+      await Promise.allSettled(ingests.map((i) => i.close()));
+      jobs$.complete();
+      results.unsubscribe();
+      runner.close();
+      await wsServer.close();
+      hub.close();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+      http.closeAllConnections();
+      await localizer.close();
+    })();
+    return closing;
+  };
+
+  let httpPort: number;
+  let rtmpPort: number | null = null;
+  try {
+    httpPort = await listen(http, config.http.port, config.http.host);
+    for (const ingest of ingests) await ingest.start();
+    rtmpPort = rtmp ? rtmp.port : null;
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  const shown = config.http.host === '0.0.0.0' ? 'localhost' : config.http.host;
+  log.info(`viewer:    http://${shown}:${httpPort}/`);
+  log.info(`websocket: ws://${shown}:${httpPort}/ws`);
+  if (rtmpPort !== null) log.info(`rtmp:      rtmp://${shown}:${rtmpPort}/live/<stream id>`);
+  log.info(`whip:      http://${shown}:${httpPort}/whip/<stream id>`);
+
+  return {
+    httpPort,
+    rtmpPort,
+    model,
+    hub,
+    metrics,
+    decoderPids: () => {
+      const pids = new Map<string, number>();
+      for (const [id, s] of sessions) if (s.decoder.pid !== undefined) pids.set(id, s.decoder.pid);
+      return pids;
+    },
+    close,
+  };
+}
