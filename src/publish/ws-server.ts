@@ -94,7 +94,13 @@ export class AvlocWsServer {
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const url = new URL(req.url ?? '/', 'http://x');
-    if (url.pathname !== this.path) return; // someone else's upgrade, or none: the http server decides
+    if (url.pathname !== this.path) {
+      // Another listener may own this path; if we are the only one, nobody will answer: say 404.
+      if (this.opts.server.listenerCount('upgrade') <= 1) {
+        socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      }
+      return;
+    }
     if (this.closing || this.conns.size >= this.maxClients) {
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;

@@ -69,3 +69,18 @@ test('avloc watch prints one line per heatmap as it arrives', { timeout: 10_000 
     await rig.close();
   }
 });
+
+test('an upgrade on another path is refused with 404 instead of hanging', async () => {
+  const rig = await startRig();
+  try {
+    const raw = new WebSocket(`ws://127.0.0.1:${rig.port}/elsewhere`);
+    const status = await new Promise<number>((resolve) => {
+      raw.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      raw.once('error', () => resolve(-1));
+    });
+    assert.equal(status, 404);
+    raw.terminate();
+  } finally {
+    await rig.close();
+  }
+});
