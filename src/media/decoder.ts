@@ -258,8 +258,24 @@ export class Decoder {
     let frames = 0;
     let anchor: { wall: number; pts: number } | null = null;
 
+    let announced = false;
+    let runSamples = 0;
+    // Stream info goes out before the first frame or audio chunk of a run, always: consumers
+    // (av-sync) wait for it to know whether there is audio. Normally the "Stream mapping:" line
+    // triggers it; the calls in emit/emitAudio only cover an ffmpeg whose log we failed to read.
+    const announce = () => {
+      if (announced) return;
+      announced = true;
+      const s = input.snapshot();
+      if (s.fps && s.fps > 0 && s.fps < 1000) this.framePeriodMs = 1000 / s.fps;
+      const first = this.info === null;
+      this.info = { ...s, hasVideo: s.hasVideo || frames > 0, audioDecoded: withAudio && (s.hasAudio || runSamples > 0) };
+      if (first) this.events.next({ type: 'info', streamId: this.id, info: this.info });
+      this.log.info('input', { stream: this.id, ...this.info });
+    };
     const emit = (jf: JoinedFrame) => {
       if (this.closed) return;
+      announce();
       let pts = jf.ptsMs === null ? this.lastPtsMs + this.framePeriodMs : runOffsetMs + jf.ptsMs;
       if (!(pts > this.lastPtsMs)) {
         this.counters.ptsFixed++;
@@ -298,14 +314,7 @@ export class Decoder {
         if (t) emitAll(joiner.pushPts(t.ms));
         return;
       }
-      if (input.push(line)) {
-        const s = input.snapshot();
-        if (s.fps && s.fps > 0 && s.fps < 1000) this.framePeriodMs = 1000 / s.fps;
-        const first = this.info === null;
-        this.info = { ...s, audioDecoded: withAudio && s.hasAudio };
-        if (first) this.events.next({ type: 'info', streamId: this.id, info: this.info });
-        this.log.info('input', { stream: this.id, ...this.info });
-      }
+      if (input.push(line)) announce();
     };
 
     const proc = new SupervisedProcess({
@@ -332,9 +341,9 @@ export class Decoder {
     }
     const chunkSamples = Math.max(1, Math.round(((this.opts.audioChunkMs ?? 20) * sampleRate) / 1000));
     const pcm = new FixedChunker(chunkSamples * 4);
-    let runSamples = 0;
     const emitAudio = (bytes: Uint8Array) => {
       if (this.closed || bytes.length < 4) return;
+      announce();
       const n = bytes.length >> 2;
       // Fresh, 4-byte aligned buffers from FixedChunker, so the view needs no copy.
       const samples = new Float32Array(bytes.buffer, bytes.byteOffset, n);

@@ -32,15 +32,17 @@ interface Collected {
   frames: VideoFrame[];
   audio: AudioChunk[];
   events: DecoderEvent[];
+  /** Kinds in arrival order across the three observables ('frame', 'audio', event types). */
+  order: string[];
   decoder: Decoder;
 }
 
 function collect(file: string, extra: Partial<DecoderOptions> = {}, live = false): Collected {
   const decoder = new Decoder({ source: { id: 't', ffmpegInput: ['-i', file], live }, width: W, height: H, sampleRate: RATE, ffmpegPath: ffmpeg, logger: log, ...extra });
-  const c: Collected = { frames: [], audio: [], events: [], decoder };
-  decoder.frames$.subscribe((f) => c.frames.push(f));
-  decoder.audio$.subscribe((a) => c.audio.push(a));
-  decoder.events$.subscribe((e) => c.events.push(e));
+  const c: Collected = { frames: [], audio: [], events: [], order: [], decoder };
+  decoder.frames$.subscribe((f) => (c.frames.push(f), c.order.push('frame')));
+  decoder.audio$.subscribe((a) => (c.audio.push(a), c.order.push('audio')));
+  decoder.events$.subscribe((e) => (c.events.push(e), c.order.push(e.type)));
   decoder.start();
   return c;
 }
@@ -87,6 +89,9 @@ test('file: frame count, model size, pts at the source fps, audio â‰ˆ duration Ã
   }
   assert.equal(c.audio[0]!.ptsMs, 0);
   assert.ok(isGone(c.decoder.pid));
+  // Regression guard: consumers (av-sync) wait for `info` to learn whether there is audio.
+  assert.equal(c.order[0], 'info', 'stream info comes before any frame or audio');
+  assert.equal(c.order.at(-1), 'ended');
 });
 
 test('alignment: a white flash and a 1 kHz tone that start together (audio track starting 0.5 s late) line up within one frame', async () => {
