@@ -15,8 +15,11 @@ export interface MachineInfo {
   readonly host: string;
   readonly node: string;
   readonly onnxruntime: string;
+  /** The service's ffmpeg (found as the service finds it). */
   readonly ffmpeg: string;
   readonly ffmpegPath: string;
+  /** The bench publishers' ffmpeg. */
+  readonly publisherFfmpeg: string;
 }
 
 const require = createRequire(import.meta.url);
@@ -42,7 +45,7 @@ function cpuModel(): string {
   }
 }
 
-export function describeMachine(): MachineInfo {
+export function describeMachine(publisherFfmpegPath: string): MachineInfo {
   const path = resolveFfmpeg();
   return {
     cpuModel: cpuModel(),
@@ -54,6 +57,7 @@ export function describeMachine(): MachineInfo {
     onnxruntime: ortVersion(),
     ffmpeg: ffmpegInfo(path).version,
     ffmpegPath: path,
+    publisherFfmpeg: `${ffmpegInfo(publisherFfmpegPath).version} (${publisherFfmpegPath})`,
   };
 }
 

@@ -7,6 +7,7 @@ import { describeError } from '../src/errors.ts';
 import { parseBenchArgs, USAGE, type BenchOptions } from './args.ts';
 import { describeOptions, openGraphs } from './harness/graphs.ts';
 import { ensureMediaFile } from './harness/media-file.ts';
+import { publisherFfmpeg } from './harness/publisher-ffmpeg.ts';
 import { localizerOptionsFor } from './harness/session-options.ts';
 import { describeMachine, loadAverage } from './machine.ts';
 import { measureCeiling } from './parts/ceiling.ts';
@@ -46,8 +47,10 @@ async function main(argv: string[]): Promise<void> {
   const model = pickModel(opts, defaults);
   const config = loadConfig({ env: {}, flags: { model: { dir: model.dir, device: opts.device } } });
   const localizerOptions = localizerOptionsFor(config);
+  // The service's ffmpeg (for the naive reference's decoders) and the publishers' (see publisher-ffmpeg.ts).
   const ffmpeg = resolveFfmpeg();
-  const machine = describeMachine();
+  const pubFfmpeg = publisherFfmpeg();
+  const machine = describeMachine(pubFfmpeg.path);
   const report: BenchReport = {
     command: `npm run bench${argv.length > 0 ? ` -- ${argv.join(' ')}` : ''}`,
     startedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
@@ -64,7 +67,7 @@ async function main(argv: string[]): Promise<void> {
     notes: [],
   };
   log(`bench: ${opts.quick ? 'quick' : 'full'} run, parts ${opts.parts.join(', ')}; model ${model.dir}; load ${report.loadAtStart}`);
-  const media = await ensureMediaFile(ffmpeg, join(opts.outDir, 'media'));
+  const media = await ensureMediaFile(pubFfmpeg.path, join(opts.outDir, 'media'));
   // Frames per second × audio windows per second: the audio embedding is refreshed at its cadence.
   const audioPerFrame = Math.min(1, 1000 / config.pipeline.audioCadenceMs / FPS);
 
@@ -81,7 +84,7 @@ async function main(argv: string[]): Promise<void> {
   // Idle sessions hold thread pools; release them so the service has the machine to itself.
   await graphs.close();
 
-  const ctx: StepContext = { ffmpeg, media, modelDir: model.dir, device: opts.device, log, loadAverage };
+  const ctx: StepContext = { ffmpeg: pubFfmpeg, media, modelDir: model.dir, device: opts.device, log, loadAverage };
   if (opts.parts.includes('saturation')) {
     log('bench: 2/4 saturation');
     report.saturation = [];

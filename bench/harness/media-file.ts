@@ -24,7 +24,7 @@ export async function ensureMediaFile(ffmpeg: string, dir: string, seconds = 10)
   const height = 720;
   const fps = 30;
   mkdirSync(dir, { recursive: true });
-  const path = join(dir, `synthetic-${width}x${height}p${fps}-${seconds}s.flv`);
+  const path = join(dir, `synthetic-${width}x${height}p${fps}-${seconds}s-gop${seconds}s.flv`);
   if (!existsSync(path)) {
     // Write to a temporary name first so an interrupted encode is never mistaken for a finished file.
     const tmp = `${path}.part.flv`;
@@ -33,7 +33,7 @@ export async function ensureMediaFile(ffmpeg: string, dir: string, seconds = 10)
       '-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=${fps}`,
       '-f', 'lavfi', '-i', `aevalsrc='0.4*sin(2*PI*(300+200*sin(2*PI*0.25*t))*t)':s=48000:c=stereo`,
       '-t', String(seconds),
-      '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-g', String(fps), '-bf', '0',
+      '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-g', String(fps * seconds), '-bf', '0',
       '-pix_fmt', 'yuv420p', '-b:v', '2500k',
       '-c:a', 'aac', '-b:a', '128k',
       '-f', 'flv', tmp,

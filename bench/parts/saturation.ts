@@ -1,6 +1,7 @@
 import type { MediaFile } from '../harness/media-file.ts';
 import { GroupMeter, type GroupUsage } from '../harness/proc-stats.ts';
 import { Publisher, stopAll } from '../harness/publisher.ts';
+import type { PublisherFfmpeg } from '../harness/publisher-ffmpeg.ts';
 import { ServiceProcess } from '../harness/service.ts';
 import { Subscriber } from '../harness/subscriber.ts';
 import { nowMs } from '../../src/pipeline/types.ts';
@@ -22,7 +23,8 @@ export interface StepResult {
 }
 
 export interface StepContext {
-  readonly ffmpeg: string;
+  /** The publishers' ffmpeg (the service finds its own). */
+  readonly ffmpeg: PublisherFfmpeg;
   readonly media: MediaFile;
   readonly modelDir: string;
   readonly device: 'cpu' | 'cuda';
@@ -100,8 +102,8 @@ export async function runSaturationStep(ctx: StepContext, streams: number, secon
     const service = rig.serviceMeter.read();
     const decoders = rig.decoderMeter.read();
     const publishers = rig.publisherMeter.read();
-    const spawned = new Map(rig.publishers.map((p) => [p.streamId, p.spawnedAtMs]));
-    const stats = windowStats(rig.subscriber.between(from, to), (to - from) / 1000, spawned);
+    const origins = new Map(rig.publishers.map((p) => [p.streamId, p.sendOriginMs]));
+    const stats = windowStats(rig.subscriber.between(from, to), (to - from) / 1000, origins);
     for (const p of rig.publishers) if (p.errors) notes.push(`publisher ${p.streamId}: ${p.errors}`);
     if (rig.subscriber.protocolErrors > 0) notes.push(`${rig.subscriber.protocolErrors} undecodable messages`);
     return { streams, stats, service, decoders, publishers, load: ctx.loadAverage(), notes };

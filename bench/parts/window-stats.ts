@@ -16,7 +16,7 @@ export interface WindowStats {
   readonly decodedToRecvMs: Summary;
   /** Estimated capture (captureAtMs, the service's wall-clock anchor of pts) → message received. */
   readonly captureToRecvMs: Summary;
-  /** Publisher send time (spawn time + pts, an upper bound on the real send time) → received. */
+  /** Publisher send time (its send origin t0 + pts, see Publisher.sendOriginMs) → received. */
   readonly publisherToRecvMs: Summary | null;
   readonly inferenceMs: Summary;
   readonly waitMs: Summary;
@@ -28,11 +28,17 @@ export interface WindowStats {
   readonly queueDropped: number;
   /** skipped / decoded over the window (latest-only slot replacements). */
   readonly skippedFraction: number;
-  /** (decoded - analyzed) / decoded: everything that was not analyzed, for whatever reason. */
+  /** (skipped + dropped) / decoded: frames that will never be analyzed (slot replacements and stale drops). */
   readonly notAnalyzedFraction: number;
 }
 
-export function windowStats(msgs: readonly Received[], seconds: number, spawnedAtMs?: ReadonlyMap<string, number>): WindowStats {
+/**
+ * `sendOriginMs`: per stream, the wall time at which the publisher sent pts 0. It relates the
+ * service's pts to the publisher's only because the decoder's timeline starts at the publisher's
+ * first packet: the synthetic file has a single keyframe per 10 s loop, so a decoder that joins
+ * within the first 10 s is handed the stream from its start (the RTMP server's GOP cache).
+ */
+export function windowStats(msgs: readonly Received[], seconds: number, sendOriginMs?: ReadonlyMap<string, number>): WindowStats {
   const byStream = new Map<string, { first: Received; last: Received }>();
   const dec: number[] = [];
   const cap: number[] = [];
@@ -47,7 +53,7 @@ export function windowStats(msgs: readonly Received[], seconds: number, spawnedA
     else s.last = m;
     dec.push(m.recvAtMs - m.decodedAtMs);
     cap.push(m.recvAtMs - m.captureAtMs);
-    const t0 = spawnedAtMs?.get(m.streamId);
+    const t0 = sendOriginMs?.get(m.streamId);
     if (t0 !== undefined) pub.push(m.recvAtMs - (t0 + m.ptsMs));
     inf.push(m.inferenceMs);
     wait.push(m.waitMs);
@@ -84,6 +90,7 @@ export function windowStats(msgs: readonly Received[], seconds: number, spawnedA
     analyzed,
     queueDropped,
     skippedFraction: decoded > 0 ? skipped / decoded : Number.NaN,
-    notAnalyzedFraction: decoded > 0 ? (decoded - analyzed) / decoded : Number.NaN,
+    // Not decoded - analyzed: frames in flight at the window's edges would blur that difference.
+    notAnalyzedFraction: decoded > 0 ? (skipped + dropped) / decoded : Number.NaN,
   };
 }

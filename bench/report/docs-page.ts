@@ -40,8 +40,11 @@ refreshes this page and \`docs/bench/\`.
 - Latencies: *decoded→recv* is decoder output (\`decodedAtMs\`) to message received; *capture→recv*
   starts from the service's capture-time estimate (\`captureAtMs\` = wall time of the stream's first
   decoded frame + pts, so it includes ffmpeg's decode delay after the first frame);
-  *publisher→recv* starts from the publisher's spawn time + pts, an upper bound on when that frame
-  was sent (spawn precedes the first packet).
+  *publisher→recv* starts from when the publisher sent that frame: with \`-re\` ffmpeg sends pts p at
+  t0 + p, and t0 is read from its \`-progress\` reports (the smallest wall time − out_time seen).
+  This needs the service's pts to start at the publisher's first packet; the synthetic file has one
+  keyframe per 10 s loop so a decoder joining in the first 10 s gets the stream from its start.
+  Publisher start-up (spawn → first packet) is not counted: on a loaded machine it took ~2 s.
 - All processes share the machine with whatever else runs; the load average at the start and end
   of each run is in its machine table. Compare figures within one run (ratios to its own ceiling),
   not across runs on a busy machine.

@@ -23,8 +23,8 @@ export function machineSection(r: BenchReport): string {
     '### Machine',
     '',
     table(
-      ['CPU', 'cores', 'memory', 'OS', 'node', 'onnxruntime-node', 'ffmpeg', 'load at start → end (1/5/15 min)'],
-      [[m.cpuModel, String(m.cores), `${m.memoryGiB} GiB`, m.os, m.node, m.onnxruntime, m.ffmpeg, `${r.loadAtStart} → ${r.loadAtEnd}`]],
+      ['CPU', 'cores', 'memory', 'OS', 'node', 'onnxruntime-node', 'ffmpeg (service)', 'ffmpeg (publishers)', 'load at start → end (1/5/15 min)'],
+      [[m.cpuModel, String(m.cores), `${m.memoryGiB} GiB`, m.os, m.node, m.onnxruntime, `${m.ffmpeg} (${m.ffmpegPath})`, m.publisherFfmpeg, `${r.loadAtStart} → ${r.loadAtEnd}`]],
     ),
     '',
     `Model: \`${r.model.dir}\` (${r.model.name}; ${r.model.why}). Sessions: ${r.sessions}. Device: ${r.options.device}.`,
@@ -80,11 +80,11 @@ export function saturationSection(r: BenchReport): string {
     `Each N: a fresh service, N publishers sending the pre-encoded 720p30 H.264 + AAC file over RTMP (\`ffmpeg -re -stream_loop -1 -c copy\`), ` +
       `one WebSocket subscriber (binary, all streams), ${r.options.durationS} s measured after every stream delivered plus 2 s. ` +
       'Latencies in ms as p50 / p95 / p99: *decoded→recv* = decoder output to message received; *capture→recv* = the service\'s capture-time estimate ' +
-      '(first frame\'s arrival + pts) to received; *publisher→recv* = publisher spawn time + pts to received (spawn precedes the first send, so this is an upper bound). ' +
+      '(first frame\'s arrival + pts) to received; *publisher→recv* = the publisher\'s send time of that frame (its send origin from ffmpeg\'s progress reports + pts) to received. ' +
       'CPU is % of one core averaged over the window; RSS in MiB. The publishers are the bench\'s, not the service\'s.',
     '',
     table(
-      ['N', 'heatmaps/s', 'batch mean (mode)', 'ceiling at batch /s', 'of ceiling', 'decoded→recv', 'capture→recv', 'publisher→recv', 'inference p50 ms', 'skipped', 'not analyzed', 'service CPU / RSS', 'decoders CPU / RSS (n)', 'publishers CPU / RSS', 'load 1m'],
+      ['N', 'heatmaps/s', 'batch mean (mode)', 'ceiling at batch /s', 'of ceiling', 'decoded→recv', 'capture→recv', 'publisher→recv', 'inference p50 ms', 'skipped', 'skipped + dropped', 'service CPU / RSS', 'decoders CPU / RSS (n)', 'publishers CPU / RSS', 'load 1m'],
       rows,
     ),
   ].join('\n');
@@ -110,7 +110,7 @@ export function soakSection(r: BenchReport): string {
       `The stalled client got ${s.slowClientReceived} messages before its socket backed up.`,
     '',
     table(
-      ['window', 'heatmaps/s', 'decoded→recv p50/p95/p99 ms', 'capture→recv p50/p95/p99 ms', 'skipped', 'not analyzed', 'service RSS MiB (mean)'],
+      ['window', 'heatmaps/s', 'decoded→recv p50/p95/p99 ms', 'capture→recv p50/p95/p99 ms', 'skipped', 'skipped + dropped', 'service RSS MiB (mean)'],
       [
         row(s.first.label, s.first.stats, f0(s.first.serviceRssMiB.mean)),
         row(s.last.label, s.last.stats, f0(s.last.serviceRssMiB.mean)),

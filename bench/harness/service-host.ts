@@ -1,0 +1,27 @@
+import { loadConfig } from '../../src/config/load.ts';
+import { createLogger } from '../../src/log.ts';
+import { startServer } from '../../src/server.ts';
+
+/**
+ * Child-process entry that runs the service exactly as `avloc serve` does (startServer with a
+ * loaded config). The bench runs the service in its own process so that its CPU, RSS and event
+ * loop are the service's alone: the subscriber's parsing and the bench's bookkeeping would
+ * otherwise be counted as service cost and delay the very messages being timed.
+ * Protocol over IPC: argv[2] = JSON config overrides; sends {type:'ready', httpPort, rtmpPort};
+ * on {type:'close'} closes the server and exits.
+ */
+const flags = JSON.parse(process.argv[2] ?? '{}') as Record<string, unknown>;
+const config = loadConfig({ flags, env: {} });
+const server = await startServer(config, createLogger('service', (process.env.AVLOC_LOG_LEVEL as 'warn' | undefined) ?? 'warn'));
+process.send?.({ type: 'ready', httpPort: server.httpPort, rtmpPort: server.rtmpPort });
+process.on('message', (msg: { type?: string }) => {
+  if (msg.type !== 'close') return;
+  server.close().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
+});
+// The parent dying must not leave a service (and its ffmpeg children) behind.
+process.on('disconnect', () => {
+  void server.close().finally(() => process.exit(0));
+});
