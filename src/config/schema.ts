@@ -40,7 +40,7 @@ export const configSchema = z
         maxBatch: z.number().int().min(1).max(256).default(8),
         /** How long the first ready frame may wait for others to join its batch. */
         maxWaitMs: z.number().min(0).max(1000).default(5),
-        /** A frame still waiting this long after decoding is dropped as stale. */
+        /** A frame still waiting this long after it entered the scheduler is dropped as stale. */
         deadlineMs: z.number().min(10).max(60_000).default(1000),
         /** Media time between two audio-embedding updates of a stream. */
         audioCadenceMs: z.number().min(1).max(10_000).default(250),
