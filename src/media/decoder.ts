@@ -35,6 +35,8 @@ export interface StreamInfo extends InputStreams {
 export type DecoderEvent =
   | { readonly type: 'info'; readonly streamId: string; readonly info: StreamInfo }
   | { readonly type: 'restart'; readonly streamId: string; readonly attempt: number; readonly delayMs: number; readonly reason: string }
+  /** The first frame after a restart: the stream is flowing again. */
+  | { readonly type: 'resumed'; readonly streamId: string; readonly restarts: number }
   | { readonly type: 'error'; readonly streamId: string; readonly error: AvlocError; readonly fatal: boolean }
   | { readonly type: 'ended'; readonly streamId: string; readonly reason: DecoderEndReason };
 
@@ -287,7 +289,10 @@ export class Decoder {
       }
       this.lastPtsMs = pts;
       const decodedAtMs = nowMs();
-      if (!anchor) anchor = { wall: decodedAtMs, pts };
+      if (!anchor) {
+        anchor = { wall: decodedAtMs, pts };
+        if (this.counters.restarts > 0) this.events.next({ type: 'resumed', streamId: this.id, restarts: this.counters.restarts });
+      }
       frames++;
       const frame: VideoFrame = {
         streamId: this.id,

@@ -195,6 +195,7 @@ test('live source that dies restarts with backoff; index, pts and audio continue
   assert.ok(c.frames.length >= 20, `frames from at least two runs: ${c.frames.length}`);
   c.frames.forEach((f, i) => assert.equal(f.index, i));
   for (let i = 1; i < c.frames.length; i++) assert.ok(c.frames[i]!.ptsMs > c.frames[i - 1]!.ptsMs, `pts monotonic at ${i}`);
+  assert.ok(c.events.some((e) => e.type === 'resumed'), 'a restarted run that delivers frames says so');
   for (let i = 1; i < c.audio.length; i++) {
     const prev = c.audio[i - 1]!;
     assert.ok(Math.abs(c.audio[i]!.ptsMs - (prev.ptsMs + (prev.samples.length * 1000) / RATE)) < 1e-6, `audio contiguous at chunk ${i}`);
