@@ -318,7 +318,7 @@ export class Hub {
       entry.counters = { ...counters };
       entry.hasAudio = result.hasAudio;
       entry.hasVideo = true;
-      if (entry.state === 'starting') entry.state = 'live';
+      entry.state = 'live'; // a result is proof of life, also after 'stalled'
     }
     const m = this.metrics;
     if (m) {
