@@ -34,7 +34,9 @@ export function buildDecoderArgs(o: DecoderArgsOptions): string[] {
     // video packets arrive within a few hundred ms). Deliberately no `-fflags nobuffer`: it throws
     // away the packets read while probing, so the decoder waits for the *next* keyframe (measured:
     // first frame at pts 2.0 s instead of 0 with a 1 s GOP) and latency gets worse, not better.
-    args.push('-flags', 'low_delay', '-analyzeduration', '1000000', '-probesize', '1000000');
+    // No `-flags low_delay` either: it makes the H.264 decoder assume no B-frames, which OBS-style
+    // streams have, and buys nothing for streams without them.
+    args.push('-analyzeduration', '1000000', '-probesize', '1000000');
   }
   args.push(...o.input);
   const graph: string[] = [];
