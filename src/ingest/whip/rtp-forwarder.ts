@@ -14,6 +14,11 @@ export interface RtpForwarderOptions {
    * so an ffmpeg that (re)starts mid-stream sees at most this much media before its first report.
    */
   readonly senderReportIntervalMs?: number;
+  /**
+   * Called when ffmpeg starts listening after a time nobody did (its port refused our datagrams):
+   * a (re)started ffmpeg needs a keyframe before it can decode anything.
+   */
+  readonly onConsumerActive?: () => void;
 }
 
 export interface RtpForwarderCounters {
@@ -23,6 +28,8 @@ export interface RtpForwarderCounters {
   dropped: number;
   sendErrors: number;
   senderReports: number;
+  /** Datagrams refused because nobody listened on the port (ffmpeg not started yet, or restarting). */
+  refused: number;
 }
 
 /** Header fields the forwarder needs from a received RTP packet. */
@@ -30,6 +37,9 @@ export interface RtpHeaderInfo {
   readonly ssrc: number;
   readonly timestamp: number;
 }
+
+/** Sending this long without a refusal means ffmpeg is listening again. */
+const CONSUMER_SETTLE_MS = 250;
 
 /**
  * Sends one received RTP stream to ffmpeg over loopback UDP, with RTCP sender reports of its own.
@@ -48,11 +58,12 @@ export interface RtpHeaderInfo {
  * a stream would get pts from its own origin, then jump when the report is read.
  */
 export class RtpForwarder {
-  readonly counters: RtpForwarderCounters = { packets: 0, octets: 0, dropped: 0, sendErrors: 0, senderReports: 0 };
+  readonly counters: RtpForwarderCounters = { packets: 0, octets: 0, dropped: 0, sendErrors: 0, senderReports: 0, refused: 0 };
   private readonly socket: Socket;
-  private readonly host: string;
   private readonly maxQueued: number;
   private lastReportMs = -Infinity;
+  private lastRefusedMs = -Infinity;
+  private consumerAbsent = false;
   private closed = false;
   private ssrc = 0;
   private anchorWallMs = 0;
@@ -63,11 +74,21 @@ export class RtpForwarder {
 
   private constructor(private readonly options: RtpForwarderOptions, socket: Socket) {
     this.socket = socket;
-    this.host = options.host ?? '127.0.0.1';
     this.maxQueued = options.maxQueued ?? 512;
-    socket.on('error', () => {
+    // The socket is connected, so the kernel reports ICMP port-unreachable as ECONNREFUSED: that is
+    // how the forwarder knows whether an ffmpeg is listening.
+    // Node reports it on the 'error' event or in the next send's callback.
+    socket.on('error', (err) => this.onSendError(err));
+  }
+
+  private onSendError(err: NodeJS.ErrnoException): void {
+    if (err.code === 'ECONNREFUSED') {
+      this.counters.refused++;
+      this.lastRefusedMs = nowMs();
+      this.consumerAbsent = true;
+    } else {
       this.counters.sendErrors++;
-    });
+    }
   }
 
   /** Binds the sending socket to loopback, so the datagrams never leave the machine. */
@@ -76,8 +97,10 @@ export class RtpForwarder {
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
       socket.bind(0, options.host ?? '127.0.0.1', () => {
-        socket.off('error', reject);
-        resolve();
+        socket.connect(options.port, options.host ?? '127.0.0.1', () => {
+          socket.off('error', reject);
+          resolve();
+        });
       });
     });
     return new RtpForwarder(options, socket);
@@ -96,6 +119,10 @@ export class RtpForwarder {
       this.lastTimestamp = header.timestamp;
     }
     const now = nowMs();
+    if (this.consumerAbsent && now - this.lastRefusedMs > CONSUMER_SETTLE_MS) {
+      this.consumerAbsent = false;
+      this.options.onConsumerActive?.();
+    }
     if (now - this.lastReportMs >= (this.options.senderReportIntervalMs ?? 20)) {
       this.lastReportMs = now;
       this.sendSenderReport();
@@ -126,8 +153,8 @@ export class RtpForwarder {
       this.counters.packets++;
       this.counters.octets += data.length;
     }
-    this.socket.send(data, this.options.port, this.host, (err) => {
-      if (err) this.counters.sendErrors++;
+    this.socket.send(data, (err) => {
+      if (err) this.onSendError(err);
     });
   }
 

@@ -199,6 +199,10 @@ export class WhipSession implements Source {
       const forwarder = await RtpForwarder.open({
         port,
         clockRate: codec.clockRate,
+        onConsumerActive: () => {
+          this.options.log.debug('ffmpeg listening, requesting a keyframe', { id: this.id, kind });
+          if (kind === 'video') this.requestKeyframe();
+        },
       });
       const leg: Leg = { kind, codec, forwarder, transceiver };
       this.legs.push(leg);
