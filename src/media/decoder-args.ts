@@ -5,7 +5,8 @@
  *   fd 4  f32le mono audio at the model rate, `aresample=async=1:first_pts=0` fills gaps and a late
  *         start with silence, so sample i is at i / rate on the same origin as the video pts
  *         (ffmpeg shifts all input timestamps by the input's start time, so both start near 0)
- *   fd 5  JPEG previews of the same frames (split before scaling, so jpeg k is rgb frame k)
+ *   fd 5  JPEG previews of the same frames (split before scaling, so jpeg k is rgb frame k),
+ *         at the preview height or the source's, whichever is smaller, aspect kept
  * `-vsync passthrough` keeps ffmpeg from duplicating or dropping frames to fake a constant rate
  * (deprecated in 5.x in favour of -fps_mode, which 4.x lacks; both accept -vsync).
  */
@@ -44,7 +45,8 @@ export function buildDecoderArgs(o: DecoderArgsOptions): string[] {
   if (preview) {
     graph.push('[0:v:0]split=2[vm][vp]');
     graph.push(`[vm]scale=${o.width}:${o.height},format=rgb24,showinfo[vout]`);
-    graph.push(`[vp]scale=-2:${o.previewHeight}[pout]`);
+    // Never upscale a preview: a 240p camera gets a 240p preview, not a blurrier, bigger one.
+    graph.push(`[vp]scale=-2:'min(${o.previewHeight},ih)'[pout]`);
   } else {
     graph.push(`[0:v:0]scale=${o.width}:${o.height},format=rgb24,showinfo[vout]`);
   }

@@ -57,6 +57,18 @@ function isGone(pid: number | undefined): boolean {
   }
 }
 
+/** Width and height from a JPEG's SOF0 segment. */
+function jpegSize(jpeg: Uint8Array): { width: number; height: number } | null {
+  const b = Buffer.from(jpeg.buffer, jpeg.byteOffset, jpeg.byteLength);
+  let p = 2;
+  while (p + 9 < b.length) {
+    const marker = b[p + 1]!;
+    if (marker >= 0xc0 && marker <= 0xc2) return { height: b.readUInt16BE(p + 5), width: b.readUInt16BE(p + 7) };
+    p += 2 + b.readUInt16BE(p + 2);
+  }
+  return null;
+}
+
 let basic: string;
 before(async () => {
   basic = await makeClip('basic.mp4', [
@@ -76,6 +88,7 @@ test('file: frame count, model size, pts at the source fps, audio â‰ˆ duration Ã
     assert.equal(f.rgb.length, W * H * 3);
     assert.ok(Math.abs(f.ptsMs - i * 40) < 0.5, `frame ${i} pts ${f.ptsMs}`);
     assert.ok(f.jpeg && f.jpeg[0] === 0xff && f.jpeg[1] === 0xd8 && f.jpeg.at(-1) === 0xd9, 'each frame has its JPEG');
+    assert.deepEqual(jpegSize(f.jpeg), { width: 128, height: 96 }, 'preview keeps the 4:3 aspect at the asked height');
     assert.ok(f.captureAtMs - c.frames[0]!.captureAtMs - f.ptsMs < 1e-6, 'captureAt follows pts');
   });
   const samples = c.audio.reduce((n, a) => n + a.samples.length, 0);
@@ -139,13 +152,14 @@ test('variable frame rate: pts follow the source timestamps, no duplicated frame
 
 test('no audio track: frames still come, hasAudio=false, no audio chunks', async () => {
   const file = await makeClip('noaudio.mp4', ['-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=10', '-t', '1', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p']);
-  const c = collect(file);
+  const c = collect(file, { previewHeight: 360 });
   assert.equal((await c.decoder.done).reason, 'eof');
   assert.equal(c.frames.length, 10);
   assert.equal(c.audio.length, 0);
   const info = c.events.find((e) => e.type === 'info');
   assert.ok(info && info.type === 'info' && info.info.hasVideo && !info.info.hasAudio && !info.info.audioDecoded);
   assert.equal(c.decoder.counters.restarts, 0, 'dropping the missing track is not a restart');
+  assert.deepEqual(jpegSize(c.frames[0]!.jpeg!), { width: 160, height: 120 }, 'a small source is not upscaled for its preview');
 });
 
 test('no video track: STREAM_NO_VIDEO and the decoder stops', async () => {
