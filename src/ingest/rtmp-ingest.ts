@@ -29,6 +29,11 @@ export interface RtmpIngestOptions {
   readonly host?: string;
   /** The one RTMP application accepted (default "live"). */
   readonly app?: string;
+  /**
+   * A connection with no traffic either way for this long is closed (default 30 s): a client that
+   * connects and says nothing, or a publisher whose network died without a FIN. Frees the id.
+   */
+  readonly idleTimeoutMs?: number;
   readonly logger?: Logger;
 }
 
@@ -96,7 +101,7 @@ export class RtmpIngest implements Ingest {
   badConnections = 0;
 
   constructor(options: RtmpIngestOptions = {}) {
-    this.opts = { port: options.port ?? 1935, host: options.host ?? '0.0.0.0', app: options.app ?? 'live' };
+    this.opts = { port: options.port ?? 1935, host: options.host ?? '0.0.0.0', app: options.app ?? 'live', idleTimeoutMs: options.idleTimeoutMs ?? 30_000 };
     this.log = options.logger ?? createLogger('rtmp');
     this.nmsLog = this.log.child('nms');
     this.events$ = this.events.asObservable();
@@ -199,6 +204,12 @@ export class RtmpIngest implements Ingest {
     };
     socket.on = guarded as typeof socket.on;
     socket.setNoDelay(true);
+    socket.setTimeout(this.opts.idleTimeoutMs, () => {
+      const p = [...this.publishers.values()].find((x) => x.session.socket === socket);
+      if (p) p.closedBy ??= `publisher idle for ${this.opts.idleTimeoutMs} ms`;
+      this.log.warn('closing idle RTMP connection', { remote: `${socket.remoteAddress}:${socket.remotePort}`, publisher: p?.source.id ?? null });
+      socket.destroy();
+    });
     try {
       this.nms.rtmpServer.handleRequest(socket);
     } catch (err) {

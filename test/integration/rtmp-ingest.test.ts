@@ -56,7 +56,7 @@ async function sendGarbage(port: number, bytes: Buffer): Promise<void> {
 }
 
 test('garbage on the RTMP port does not hurt: the server keeps running and accepts a real publisher', async () => {
-  const ingest = new RtmpIngest({ port: 0, host: '127.0.0.1', logger: log });
+  const ingest = new RtmpIngest({ port: 0, host: '127.0.0.1', logger: log, idleTimeoutMs: 1500 });
   await ingest.start();
   try {
     assert.ok(ingest.port > 0);
@@ -84,6 +84,10 @@ test('garbage on the RTMP port does not hurt: the server keeps running and accep
     const header = Buffer.from([0x03, 0, 0, 0, 0, 0, amf.length, 0x14, 0, 0, 0, 0]);
     await sendGarbage(ingest.port, Buffer.concat([Buffer.from([3]), rnd(1536, 4), rnd(1536, 5), header, amf]));
     assert.equal(ingest.badConnections, 1, 'the throwing connection was caught and closed');
+    // A client that connects and never speaks is closed by the server after the idle timeout.
+    const silent = net.connect(ingest.port, '127.0.0.1');
+    silent.on('error', () => undefined);
+    await new Promise<void>((resolve) => silent.once('close', () => resolve()));
 
     const pub = publish(`rtmp://127.0.0.1:${ingest.port}/live/after-garbage`);
     const started = await nextEvent(ingest, 'started');
