@@ -13,6 +13,8 @@ export interface BenchOptions {
   /** Explicit bundle folder, or null for the service's default (with the fixture as fallback). */
   readonly model: string | null;
   readonly device: 'cpu' | 'cuda';
+  /** ORT intra-op threads for the service and the ceiling; null keeps the service's default. */
+  readonly intraOpThreads: number | null;
   readonly outDir: string;
   readonly parts: readonly Part[];
   /** Stream counts for the saturation sweep. */
@@ -39,6 +41,7 @@ export const USAGE = `npm run bench -- [options]
   --quick              short run (< 5 min): fewer stream counts, short steps, 60 s soak
   --model DIR          model bundle (default: the service's default, else the tiny fixture)
   --device cpu|cuda    passed through to the service and the ceiling sessions
+  --intra-op-threads N ORT threads per operator, for the service and the ceiling (default: the service's)
   --out DIR            where JSON, Markdown and SVG go (default bench/out)
   --only LIST          comma-separated parts: ceiling,saturation,soak,naive
   --streams LIST       stream counts for the saturation sweep (e.g. 1,2,4)
@@ -68,6 +71,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
       quick: { type: 'boolean' },
       model: { type: 'string' },
       device: { type: 'string' },
+      'intra-op-threads': { type: 'string' },
       out: { type: 'string' },
       only: { type: 'string' },
       streams: { type: 'string' },
@@ -92,6 +96,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
     quick,
     model: values.model ?? null,
     device,
+    intraOpThreads: values['intra-op-threads'] !== undefined ? positive(values['intra-op-threads'], '--intra-op-threads', 0) : null,
     outDir: values.out ?? 'bench/out',
     parts,
     // 16 publishers of 720p30 on 2 cores is the point where the sweep itself melts the machine; the

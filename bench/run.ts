@@ -45,7 +45,8 @@ async function main(argv: string[]): Promise<void> {
   const t0 = performance.now();
   const defaults = loadConfig({ env: {} });
   const model = pickModel(opts, defaults);
-  const config = loadConfig({ env: {}, flags: { model: { dir: model.dir, device: opts.device } } });
+  const modelFlags = { dir: model.dir, device: opts.device, ...(opts.intraOpThreads !== null ? { intraOpThreads: opts.intraOpThreads } : {}) };
+  const config = loadConfig({ env: {}, flags: { model: modelFlags } });
   const localizerOptions = localizerOptionsFor(config);
   // The service's ffmpeg (for the naive reference's decoders) and the publishers' (see publisher-ffmpeg.ts).
   const ffmpeg = resolveFfmpeg();
@@ -84,7 +85,7 @@ async function main(argv: string[]): Promise<void> {
   // Idle sessions hold thread pools; release them so the service has the machine to itself.
   await graphs.close();
 
-  const ctx: StepContext = { ffmpeg: pubFfmpeg, media, modelDir: model.dir, device: opts.device, log, loadAverage };
+  const ctx: StepContext = { ffmpeg: pubFfmpeg, media, model: modelFlags, log, loadAverage };
   if (opts.parts.includes('saturation')) {
     log('bench: 2/4 saturation');
     report.saturation = [];

@@ -8,8 +8,8 @@ import { freePort } from './free-port.ts';
  * free here and passed in as config, so nothing depends on the server reporting port 0 back.
  */
 export interface ServiceOptions {
-  readonly modelDir: string;
-  readonly device: 'cpu' | 'cuda';
+  /** The `model` config section: dir, device and optionally intraOpThreads. */
+  readonly model: { readonly dir: string; readonly device: 'cpu' | 'cuda'; readonly intraOpThreads?: number };
   /** Extra config overrides in the schema's shape (merged over the ones the bench sets). */
   readonly overrides?: Record<string, unknown>;
   readonly startTimeoutMs?: number;
@@ -38,7 +38,7 @@ export class ServiceProcess {
     const config: Record<string, unknown> = {
       http: { host: '127.0.0.1', port: httpPort },
       rtmp: { host: '127.0.0.1', port: rtmpPort },
-      model: { dir: opts.modelDir, device: opts.device },
+      model: { ...opts.model },
       ...opts.overrides,
     };
     const entry = fileURLToPath(new URL('./service-host.ts', import.meta.url));

@@ -2,7 +2,7 @@ import type { MediaFile } from '../harness/media-file.ts';
 import { GroupMeter, type GroupUsage } from '../harness/proc-stats.ts';
 import { Publisher, stopAll } from '../harness/publisher.ts';
 import type { PublisherFfmpeg } from '../harness/publisher-ffmpeg.ts';
-import { ServiceProcess } from '../harness/service.ts';
+import { ServiceProcess, type ServiceOptions } from '../harness/service.ts';
 import { Subscriber } from '../harness/subscriber.ts';
 import { nowMs } from '../../src/pipeline/types.ts';
 import { windowStats, type WindowStats } from './window-stats.ts';
@@ -26,8 +26,8 @@ export interface StepContext {
   /** The publishers' ffmpeg (the service finds its own). */
   readonly ffmpeg: PublisherFfmpeg;
   readonly media: MediaFile;
-  readonly modelDir: string;
-  readonly device: 'cpu' | 'cuda';
+  /** The service's `model` config section (dir, device, threads). */
+  readonly model: ServiceOptions['model'];
   readonly log: (line: string) => void;
   readonly loadAverage: () => string;
 }
@@ -46,7 +46,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Starts a service, a subscriber and N publishers, and waits until every stream delivers heatmaps. */
 export async function startRig(ctx: StepContext, streams: number, tag: string, notes: string[]): Promise<LiveRig> {
-  const service = await ServiceProcess.start({ modelDir: ctx.modelDir, device: ctx.device });
+  const service = await ServiceProcess.start({ model: ctx.model });
   const subscriber = await Subscriber.connect(service.wsUrl);
   const publishers: Publisher[] = [];
   for (let i = 0; i < streams; i++) {

@@ -16,6 +16,8 @@ export interface SoakSample {
   readonly heatmaps: number;
   readonly decodedToRecvP50: number;
   readonly decodedToRecvP99: number;
+  /** Capture estimate → received: grows when the decoders fall behind real time. */
+  readonly captureToRecvP50: number;
   readonly serviceRssMiB: number;
   readonly decodersRssMiB: number;
 }
@@ -65,6 +67,7 @@ export async function runSoak(ctx: StepContext, streams: number, seconds: number
         heatmaps: msgs.length,
         decodedToRecvP50: lat.p50,
         decodedToRecvP99: lat.p99,
+        captureToRecvP50: summarize(msgs.map((m) => m.recvAtMs - m.captureAtMs)).p50,
         serviceRssMiB: (svc?.rssBytes ?? 0) / MiB,
         decodersRssMiB: dec / MiB,
       });
