@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { AvlocError } from '../../src/errors.ts';
-import { ffmpegCandidates, parseFfmpegVersion, resolveFfmpeg } from '../../src/media/ffmpeg-path.ts';
+import { ffmpegCandidates, ffmpegInfo, parseFfmpegVersion, resolveFfmpeg } from '../../src/media/ffmpeg-path.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'avloc-ffpath-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -78,4 +78,14 @@ test('parseFfmpegVersion reads release and git-build banners', () => {
   const git = parseFfmpegVersion('/x/ffmpeg', 'ffmpeg version N-47683-g0e8eb07980-static https://johnvansickle.com/ffmpeg/  Copyright (c) 2000-2018');
   assert.equal(git.version, 'N-47683-g0e8eb07980-static');
   assert.equal(git.major, null);
+});
+
+test('ffmpegInfo runs -version once per binary and caches the answer', () => {
+  const bin = fakeBinary('versioned-ffmpeg', 0o755);
+  const first = ffmpegInfo(bin);
+  assert.equal(first.version, '9.9');
+  assert.equal(first.major, 9);
+  rmSync(bin);
+  assert.equal(ffmpegInfo(bin), first, 'answered from the cache, the binary is gone');
+  assert.throws(() => ffmpegInfo(join(dir, 'no-such-ffmpeg')), (err: unknown) => err instanceof AvlocError && err.code === 'FFMPEG_NOT_FOUND');
 });
