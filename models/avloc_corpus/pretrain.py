@@ -119,6 +119,9 @@ def main(argv=None) -> None:
     p.add_argument("--n-audio", type=int, default=3000)
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--only", choices=["visual", "audio"], help="pretrain one encoder (run two processes in parallel)")
+    p.add_argument("--init-visual", help="continue from this visual.pth (a second stage with new images)")
+    p.add_argument("--tag", default="", help="names a further stage: new random images, pretrain-<only>-<tag>.json")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -134,18 +137,38 @@ def main(argv=None) -> None:
 
     t0 = time.time()
     pools, bgs = load_split_assets(a.seed, cfg.sample_rate)
-    rng = random.Random(f"pretrain:{a.seed}")
+    # the visual stage draws first from "pretrain:SEED" whether run alone or with the audio stage
+    rng = random.Random((f"pretrain:{a.seed}" if a.only != "audio" else f"pretrain:{a.seed}:audio") + a.tag)
+    info = {"config": cfg.to_dict(), "seed": a.seed, "n_visual": a.n_visual, "n_audio": a.n_audio,
+            "epochs": a.epochs, "audio_seconds": a.audio_seconds}
+    if a.only != "audio":
+        info.update(pretrain_visual(a, cfg, pools, bgs, rng, log))
+    if a.only != "visual":
+        info.update(pretrain_audio(a, cfg, pools, rng, log))
+    info["seconds"] = round(time.time() - t0)
+    name = (f"pretrain-{a.only}" if a.only else "pretrain") + (f"-{a.tag}" if a.tag else "") + ".json"
+    with open(os.path.join(a.out, name), "w") as f:
+        json.dump(info, f, indent=1)
+    log(f"done: {json.dumps({k: v for k, v in info.items() if 'acc' in k or k == 'seconds'})}")
+
+
+def pretrain_visual(a, cfg, pools, bgs, rng, log) -> dict:
+    t0 = time.time()
     # validation images use the same (train) assets in new compositions: this checks fitting,
     # not generalisation; scenes' val/test assets stay untouched.
     xv, yv, vcats = make_visual_set(pools["train"], bgs["train"], a.n_visual, cfg.image_size, rng)
     xvv, yvv, _ = make_visual_set(pools["train"], bgs["train"], 400, cfg.image_size, rng)
     log(f"visual set {tuple(xv.shape)} over {len(vcats)} categories ({time.time() - t0:.0f} s)")
     venc = VisualResNet(cfg.visual_widths, cfg.visual_blocks, cfg.visual_strides)
+    if a.init_visual:
+        venc.load_state_dict(torch.load(a.init_visual))
     vacc = fit(Classifier(venc, venc.out_channels, len(vcats), True), xv, yv, xvv, yvv,
                a.epochs, 32, 2e-3, log, "visual")
     torch.save(venc.state_dict(), os.path.join(a.out, "visual.pth"))
-    del xv, xvv
+    return {"visual_categories": vcats, "visual_acc_train_assets": vacc, "visual_init": a.init_visual}
 
+
+def pretrain_audio(a, cfg, pools, rng, log) -> dict:
     xa, ya, acats = make_audio_set(pools["train"], a.n_audio, int(a.audio_seconds * cfg.sample_rate), rng)
     xav, yav, _ = make_audio_set(pools["train"], 400, int(a.audio_seconds * cfg.sample_rate), rng)
     aenc = ResNet22(cfg.sample_rate, cfg.n_fft, cfg.hop_length, cfg.n_mels, cfg.fmin, cfg.fmax,
@@ -155,12 +178,7 @@ def main(argv=None) -> None:
     aacc = fit(Classifier(aenc, cfg.audio_embed, len(acats), False), xa, ya, xav, yav,
                a.epochs, 32, 2e-3, log, "audio")
     torch.save(aenc.state_dict(), os.path.join(a.out, "audio.pth"))
-    info = {"config": cfg.to_dict(), "seed": a.seed, "visual_categories": vcats,
-            "audio_categories": acats, "visual_acc_train_assets": vacc, "audio_acc_train_assets": aacc,
-            "n_visual": a.n_visual, "n_audio": a.n_audio, "epochs": a.epochs, "seconds": round(time.time() - t0)}
-    with open(os.path.join(a.out, "pretrain.json"), "w") as f:
-        json.dump(info, f, indent=1)
-    log(f"done: {json.dumps({k: info[k] for k in ('visual_acc_train_assets', 'audio_acc_train_assets', 'seconds')})}")
+    return {"audio_categories": acats, "audio_acc_train_assets": aacc}
 
 
 if __name__ == "__main__":

@@ -86,6 +86,7 @@ def main(argv=None) -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--minutes", type=float, default=0, help="stop after the epoch that passes this budget")
     p.add_argument("--resume", action="store_true")
+    p.add_argument("--limit", type=int, default=0, help="use only the first N train/val scenes (smoke tests)")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     random.seed(a.seed), np.random.seed(a.seed), torch.manual_seed(a.seed)
@@ -108,13 +109,19 @@ def main(argv=None) -> None:
     t_start = time.time()
     tr = load_split(os.path.join(a.data, "train"), cfg.sample_rate)
     va = load_split(os.path.join(a.data, "val"), cfg.sample_rate)
-    feat_cache = os.path.join(a.out, "audio_feats.pt")
+    if a.limit:
+        tr = {k: v[:a.limit] for k, v in tr.items()}
+        va = {k: v[:a.limit] for k, v in va.items()}
+    # the frozen encoder's outputs depend only on the pretraining run and the data, so both
+    # methods share one cache beside audio.pth (written atomically; the second run reuses it)
+    feat_cache = os.path.join(a.init, f"audio_feats-{os.path.basename(os.path.abspath(a.data))}-{a.limit}.pt")
     if os.path.exists(feat_cache):
         tr_af, va_af = torch.load(feat_cache)
     else:
         tr_af = audio_features(model.a_encoder, tr["waves"], cfg.window_samples, 2)
         va_af = audio_features(model.a_encoder, va["waves"], cfg.window_samples, 1)[:, 0]
-        torch.save((tr_af, va_af), feat_cache)
+        torch.save((tr_af, va_af), feat_cache + ".tmp")
+        os.replace(feat_cache + ".tmp", feat_cache)
     va_gt = gt_maps(va["items"], va["images"].shape[2], va["images"].shape[1])
     log(f"data ready: train {tuple(tr['images'].shape)}, audio feats {tuple(tr_af.shape)}, "
         f"val {len(va_gt)} ({time.time() - t_start:.0f} s)")

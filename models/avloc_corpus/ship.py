@@ -1,0 +1,112 @@
+"""Export the trained AVIN checkpoint as the shipped bundle and write its card.
+
+  python3 -m avloc_corpus.ship --checkpoint .cache/runs/avin/best.pt --report .cache/report \
+      --out ../models/avin-synth
+
+The card carries the contract's fields (format, graphs, training data/epochs/seed/commit, test
+metrics) and extras: the baseline's and the references' test metrics, the corpus (categories,
+held-out ones, sizes, seed), the packages and licences of every source, the pretraining and the
+measured visual latency. Metrics come from the report (report.py), whose bundle evaluation runs
+the exported graphs in onnxruntime-node; run report.py again with --bundle after exporting.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+import torch
+
+from avloc_toolkit.export import export_bundle, git_commit, make_card
+from avloc_toolkit.model import AVIN
+
+from .variant import corpus_config
+
+
+def data_licences(splits_json: str) -> list:
+    seen = {}
+    with open(splits_json) as f:
+        sp = json.load(f)
+    for split in sp.values():
+        for cat in split["categories"].values():
+            for a in cat["pictures"] + cat["sounds"]:
+                seen[a["package"]] = a["license"]
+    seen["mate-backgrounds"] = "GPL-2+ / CC-BY-SA"
+    seen["plasma-workspace-wallpapers"] = "LGPL-3 / CC-BY-SA-4.0"
+    return [{"package": k, "license": v} for k, v in sorted(seen.items())]
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--report", help="report folder (metrics.json from report.py)")
+    p.add_argument("--timing", help="JSON printed by time_visual.mjs")
+    p.add_argument("--pretrain", help="pretraining folder(s), comma-separated (pretrain*.json)")
+    p.add_argument("--out", required=True)
+    p.add_argument("--name", default="avin-synth")
+    p.add_argument("--version", default="1.0.0")
+    a = p.parse_args(argv)
+    torch.set_num_threads(2)
+    ck = torch.load(a.checkpoint, map_location="cpu")
+    cfg = corpus_config()
+    model = AVIN(cfg, freeze_audio=True)
+    model.load_state_dict(ck["model"])
+    model.eval()
+    data = ck["data"]
+    with open(os.path.join(data, "corpus.json")) as f:
+        corpus = json.load(f)
+    metrics = {"split": "test (synth-v1, 600 scenes, assets unseen in training)", "protocol": "avin"}
+    extra_metrics = {}
+    if a.report:
+        with open(os.path.join(a.report, "metrics.json")) as f:
+            rep = json.load(f)["results"]
+        main_key = "avin (bundle, onnxruntime-node)" if "avin (bundle, onnxruntime-node)" in rep else "avin"
+        metrics.update({k: rep[main_key][k] for k in ("ciou@0.5", "auc", "nsa", "n")})
+        metrics["evaluated_with"] = main_key
+        extra_metrics = {k: {m: v[m] for m in ("ciou@0.5", "auc", "nsa", "mean_ciou") if m in v}
+                         for k, v in rep.items()}
+        for k in ("avin", "ezvsl"):
+            if "breakdown" in rep.get(k, {}):
+                extra_metrics[k]["breakdown"] = rep[k]["breakdown"]
+    pre = {}
+    for d in (a.pretrain or "").split(","):
+        for name in ("pretrain.json", "pretrain-visual.json", "pretrain-audio.json"):
+            path = os.path.join(d, name)
+            if d and os.path.exists(path):
+                with open(path) as f:
+                    j = json.load(f)
+                pre.update({k: v for k, v in j.items() if k != "config"})
+    training = {
+        "data": f"avloc real-material corpus synth-v1 (models/avloc_corpus, seed {corpus['seed']}): "
+                f"{corpus['train']} train / {corpus['val']} val / {corpus['test']} test scenes",
+        "epochs": int(ck["epoch"]), "seed": int(ck["seed"]), "commit": ck.get("commit") or git_commit(),
+        "method": "AVIN objective (contrastive + distance), self-supervised: no labels, no boxes",
+        "audio_encoder": "frozen after pretraining (official recipe)",
+        "optimizer": {"name": "Adam", "lr_visual": ck["args"]["lr_visual"], "lr_proj": ck["args"]["lr_proj"],
+                      "weight_decay": 1e-4, "batch_size": ck["args"]["batch_size"]},
+        "val": ck.get("val"),
+        "pretraining": pre,
+        "dataLicenses": data_licences(os.path.join(data, "splits.json")),
+    }
+    extra = {
+        "description": "AVIN (Induction Network) small variant trained self-supervised on scenes built from real "
+                       "photos, drawings and recordings of Debian/npm packages (Tux Paint, GCompris, Noto and "
+                       "Fluent emoji, FluidR3/TimGM6mb soundfont renders). Localizes the sounding object among "
+                       "1-3 objects; categories: " + ", ".join(corpus["categories"]),
+        "corpus": {k: corpus[k] for k in ("seed", "train", "val", "test", "size", "rate", "seconds", "held_out",
+                                           "categories", "second_prob")},
+        "comparison": extra_metrics,
+    }
+    if a.timing:
+        with open(a.timing) as f:
+            extra["latency"] = json.load(f)
+    card = make_card(cfg, a.name, version=a.version, training=training, metrics=metrics,
+                     license="MIT (weights and code); training material under the licences in training.dataLicenses",
+                     extra=extra)
+    paths = export_bundle(model, a.out, card)
+    total = sum(os.path.getsize(v) for v in paths.values())
+    print(json.dumps({k: os.path.getsize(v) for k, v in paths.items()}), f"total {total / 1e6:.1f} MB")
+
+
+if __name__ == "__main__":
+    main()
