@@ -17,11 +17,17 @@ export class ClockOffset {
     if (this.samples.length > this.keep) this.samples.shift();
   }
 
-  /** Best current estimate in ms (0 before any sample). */
+  /**
+   * Best current estimate in ms (0 before any sample). A round trip only bounds the offset to
+   * [o − rtt/2, o + rtt/2]; we take the point of that interval nearest 0, so a viewer on the
+   * server's own host (true offset 0) is not skewed by a pong that waited behind heatmaps.
+   */
   get offsetMs(): number {
     let best: { rttMs: number; offsetMs: number } | undefined;
     for (const s of this.samples) if (!best || s.rttMs < best.rttMs) best = s;
-    return best?.offsetMs ?? 0;
+    if (!best) return 0;
+    const slack = best.rttMs / 2;
+    return Math.sign(best.offsetMs) * Math.max(0, Math.abs(best.offsetMs) - slack);
   }
 
   /** Round trip of the sample the estimate rests on (its uncertainty is at most half of it). */
