@@ -98,7 +98,7 @@ describe('web viewer with the live service', () => {
     await waitForNewFrame(page, id, f2);
     await page.screenshot({ path: join(resultsDir, 'viewer-rtmp.png') });
     if (process.env.AVLOC_VIEWER_SCREENSHOT) {
-      // Through a 128-colour palette: the docs want a small PNG, not a lossless test pattern.
+      // Through a 256-colour palette: the docs want a small PNG, not a lossless test pattern.
       const raw = join(work, 'viewer-raw.png');
       await page.screenshot({ path: raw });
       await shrinkPng(raw, docsShot);

@@ -65,10 +65,11 @@ export function startRtmpPublisher(url: string): Publisher {
 }
 
 /** Re-encodes a screenshot as a palette PNG (for the docs, where size matters more than fidelity). */
-export async function shrinkPng(input: string, output: string, colors = 128): Promise<void> {
+export async function shrinkPng(input: string, output: string, colors = 256): Promise<void> {
   await run(FFMPEG, [
     '-hide_banner', '-loglevel', 'error', '-y', '-i', input,
-    '-vf', `split[a][b];[a]palettegen=max_colors=${colors}:stats_mode=single[p];[b][p]paletteuse=dither=none`,
+    // Ordered dither: no contour bands in the heatmap's gradients, and it compresses well.
+    '-vf', `split[a][b];[a]palettegen=max_colors=${colors}:stats_mode=single[p];[b][p]paletteuse=dither=bayer:bayer_scale=3`,
     '-frames:v', '1', output,
   ]);
 }
