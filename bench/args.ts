@@ -102,7 +102,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
     // 16 publishers of 720p30 on 2 cores is the point where the sweep itself melts the machine; the
     // quick run stops at 8 and the full one goes to 16 so the saturation knee shows.
     streams: values.streams !== undefined ? numberList(values.streams, '--streams') : quick ? [1, 2, 4, 8] : [1, 2, 4, 8, 16],
-    durationS: positive(values.duration, '--duration', quick ? 12 : 40),
+    durationS: positive(values.duration, '--duration', quick ? 10 : 40),
     soakS,
     // The issue compares the first minute with the last; 60 s quick soaks compare 15 s ends instead.
     soakWindowS: Math.min(quick ? 15 : 60, soakS / 4),

@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadConfig } from '../src/config/load.ts';
 import type { Config } from '../src/config/schema.ts';
 import { resolveFfmpeg } from '../src/media/ffmpeg-path.ts';
@@ -14,11 +14,10 @@ import { measureCeiling } from './parts/ceiling.ts';
 import { runNaive } from './parts/naive.ts';
 import { runSaturationStep, type StepContext } from './parts/saturation.ts';
 import { runSoak } from './parts/soak.ts';
-import { renderDocsPage } from './report/docs-page.ts';
-import { ceilingSection, renderMarkdown, saturationSection, soakSection, naiveSection, targetsSection } from './report/markdown.ts';
-import { renderPlot } from './report/plot.ts';
+import { ceilingSection, naiveSection, saturationSection, soakSection, targetsSection } from './report/markdown.ts';
 import { checkTargets } from './report/targets.ts';
 import type { BenchReport } from './report/types.ts';
+import { writeOutputs } from './report/write.ts';
 
 /**
  * `npm run bench [-- --quick]`: ceiling, saturation, soak and naive reference in one run, each
@@ -121,22 +120,8 @@ async function main(argv: string[]): Promise<void> {
   report.targets = checkTargets(report);
   process.stdout.write(`${targetsSection(report)}\n\n`);
 
-  mkdirSync(opts.outDir, { recursive: true });
-  const stamp = report.startedAt.replace(/[:]/g, '-');
-  const svg = renderPlot(report);
-  writeFileSync(join(opts.outDir, `bench-${stamp}.json`), `${JSON.stringify(report, null, 1)}\n`);
-  writeFileSync(join(opts.outDir, 'latest.json'), `${JSON.stringify(report, null, 1)}\n`);
-  writeFileSync(join(opts.outDir, 'latest.svg'), svg);
-  writeFileSync(join(opts.outDir, 'latest.md'), renderMarkdown(report, 'latest.svg'));
-  log(`bench: wrote ${relative('.', join(opts.outDir, 'latest.{json,md,svg}'))} in ${report.wallS.toFixed(0)} s; load ${report.loadAtEnd}`);
-  if (opts.docs) {
-    mkdirSync('docs/bench', { recursive: true });
-    const kind = opts.quick ? 'quick' : 'full';
-    writeFileSync(`docs/bench/${kind}.svg`, svg);
-    writeFileSync(`docs/bench/${kind}.json`, `${JSON.stringify(report, null, 1)}\n`);
-    writeFileSync('docs/BENCHMARKS.md', renderDocsPage(report, `bench/${kind}.svg`));
-    log(`bench: wrote docs/BENCHMARKS.md and docs/bench/${kind}.{svg,json}`);
-  }
+  const written = writeOutputs(report, opts.outDir, opts.docs);
+  log(`bench: wrote ${written.join(', ')} in ${report.wallS.toFixed(0)} s; load ${report.loadAtEnd}`);
 }
 
 main(process.argv.slice(2)).then(

@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { renderMarkdown } from './markdown.ts';
 import type { BenchReport } from './types.ts';
 
@@ -52,10 +53,12 @@ refreshes this page and \`docs/bench/\`.
   (p50 of the messages' \`timings.inferenceMs\`) plus two frame periods (66.7 ms at 30 fps).
 - \`--device cuda\` is passed through to the service and the ceiling's sessions; it has not been run
   here (no GPU on the machine that produced these figures).
-
-## Latest run
 `;
 
+/** Hand-written reading of the latest figures, kept beside the generated files and included as is. */
+export const FINDINGS_FILE = 'docs/bench/findings.md';
+
 export function renderDocsPage(r: BenchReport, plotRelPath: string): string {
-  return `${PREAMBLE}\n${renderMarkdown(r, plotRelPath).replace(/^## /m, '### ').replace(/^### (?!Run)/gm, '#### ')}`;
+  const findings = existsSync(FINDINGS_FILE) ? `\n## What the figures say\n\n${readFileSync(FINDINGS_FILE, 'utf8').trim()}\n` : '';
+  return `${PREAMBLE}${findings}\n## Latest run\n\n${renderMarkdown(r, plotRelPath).replace(/^## /m, '### ').replace(/^### (?!Run)/gm, '#### ')}`;
 }
