@@ -167,6 +167,7 @@ def main(argv=None) -> None:
     p.add_argument("--protocol", default="avin", choices=["avin", "median", "both"])
     p.add_argument("--eval-window", default="center", choices=["center", "last"])
     p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--device", default="auto", help="for --checkpoint: auto (CUDA if present), cpu or cuda")
     p.add_argument("--overlays", type=int, default=8, help="how many overlay PNGs to draw")
     p.add_argument("--split", default=None, help="name recorded in metrics.json (default: folder name)")
     a = p.parse_args(argv)
@@ -177,7 +178,8 @@ def main(argv=None) -> None:
         model, _ = load_checkpoint(a.checkpoint)
         cfg = model.cfg
         ds = AVManifestDataset(a.data, cfg, "eval", a.eval_window)
-        heat = heatmaps_from_checkpoint(model, ds, a.batch_size)
+        from .train import pick_device
+        heat = heatmaps_from_checkpoint(model, ds, a.batch_size, pick_device(a.device))
         source = {"checkpoint": os.path.abspath(a.checkpoint)}
     else:
         with open(os.path.join(a.bundle, "model.json")) as f:

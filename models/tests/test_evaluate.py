@@ -64,3 +64,31 @@ class Metrics(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class BundleEvaluation(unittest.TestCase):
+    """evaluate --bundle runs the graphs in onnxruntime-node; it must agree with PyTorch."""
+
+    def test_bundle_and_pytorch_agree(self):
+        import os
+        import shutil
+        import tempfile
+        from helpers import make_manifest
+        from avloc_toolkit.config import make_config
+        from avloc_toolkit.data import AVManifestDataset
+        from avloc_toolkit.evaluate import heatmaps_from_bundle, heatmaps_from_checkpoint, repo_root
+        from avloc_toolkit.export import export_bundle, make_card
+        from avloc_toolkit.model import AVIN
+        if not shutil.which("node") or not os.path.isdir(os.path.join(repo_root(), "node_modules", "onnxruntime-node")):
+            self.skipTest("node / onnxruntime-node not available")
+        cfg = make_config("tiny")
+        torch.manual_seed(0)
+        model = AVIN(cfg).eval()
+        with tempfile.TemporaryDirectory() as tmp:
+            make_manifest(os.path.join(tmp, "d"), n=3)
+            export_bundle(model, os.path.join(tmp, "b"), make_card(cfg, "t"))
+            ds = AVManifestDataset(os.path.join(tmp, "d"), cfg, "eval")
+            hb = heatmaps_from_bundle(os.path.join(tmp, "b"), ds)
+            hp = heatmaps_from_checkpoint(model, ds)
+        self.assertEqual(tuple(hb.shape), (3, 7, 7))
+        self.assertLess(float((hb - hp).abs().max()), 1e-4)
