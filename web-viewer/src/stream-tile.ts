@@ -79,7 +79,9 @@ export class StreamTile {
     this.received.tick(frame.receivedAtMs);
     this.inbox.put(frame);
     this.endedBadge.hidden = true;
-    void this.pump();
+    // A hidden tab paints nothing, so it need not decode either: the newest frame waits in the
+    // inbox and draw() starts its decode when the tab is visible again.
+    if (document.visibilityState === 'visible') void this.pump();
   }
 
   /** Settings changed: repaint the current frame on the next animation frame. */
@@ -93,6 +95,7 @@ export class StreamTile {
 
   /** Called from requestAnimationFrame; paints only when something changed. */
   draw(settings: OverlaySettings): void {
+    if (this.inbox.pending && !this.decoding) void this.pump();
     const r = this.ready;
     if (!r || this.disposed) return;
     if (!this.dirty) {
