@@ -58,6 +58,7 @@ export function saturationSection(r: BenchReport): string {
     const ceil = c ? ceilingAt(c, s.stats.batchMean) : NaN;
     return [
       String(s.streams),
+      `${f0(s.stats.decoded / s.stats.seconds)} / ${f0(s.streams * r.fps)}`,
       f1(s.stats.heatmapsPerS),
       `${f1(s.stats.batchMean)} (${f0(s.stats.batchMode)})`,
       f0(ceil),
@@ -84,7 +85,7 @@ export function saturationSection(r: BenchReport): string {
       'CPU is % of one core averaged over the window; RSS in MiB. The publishers are the bench\'s, not the service\'s.',
     '',
     table(
-      ['N', 'heatmaps/s', 'batch mean (mode)', 'ceiling at batch /s', 'of ceiling', 'decoded→recv', 'capture→recv', 'publisher→recv', 'inference p50 ms', 'skipped', 'skipped + dropped', 'service CPU / RSS', 'decoders CPU / RSS (n)', 'publishers CPU / RSS', 'load 1m'],
+      ['N', 'decoded / offered fps', 'heatmaps/s', 'batch mean (mode)', 'ceiling at batch /s', 'of ceiling', 'decoded→recv', 'capture→recv', 'publisher→recv', 'inference p50 ms', 'skipped', 'skipped + dropped', 'service CPU / RSS', 'decoders CPU / RSS (n)', 'publishers CPU / RSS', 'load 1m'],
       rows,
     ),
   ].join('\n');

@@ -17,6 +17,7 @@ export function renderPlot(r: BenchReport): string {
       logX: true,
       series: [
         { name: 'delivered to subscriber', color: '#1f77b4', markers: true, points: steps.map((s) => [s.streams, s.stats.heatmapsPerS]) },
+        { name: 'decoded by the service', color: '#2ca02c', markers: true, points: steps.map((s) => [s.streams, s.stats.decoded / s.stats.seconds]) },
         ...(r.ceiling ? [{ name: 'model ceiling at the batch used', color: '#d62728', dashed: true, markers: true, points: steps.map((s) => [s.streams, ceilingAt(r.ceiling!, s.stats.batchMean)] as const) }] : []),
         { name: `offered (N x ${r.fps} fps)`, color: '#999', dashed: true, points: steps.map((s) => [s.streams, s.streams * r.fps]) },
       ],
