@@ -4,10 +4,11 @@
  */
 import { AvlocClient } from '../../src/publish/client.ts';
 import { bindControls } from './controls.ts';
-import { bindPublishCamera, whipPublishBasic } from './publish-camera.ts';
+import { bindPublishCamera } from './publish-camera.ts';
 import { DEFAULT_SETTINGS } from './overlay-settings.ts';
 import type { OverlaySettings } from './overlay-settings.ts';
 import { ViewerApp } from './viewer-app.ts';
+import { whipPublish } from './whip-client.ts';
 
 function need(id: string): HTMLElement {
   const e = document.getElementById(id);
@@ -24,7 +25,7 @@ function socketUrl(): string {
 const settings: OverlaySettings = { ...DEFAULT_SETTINGS };
 const app = new ViewerApp({ tiles: need('tiles'), list: need('stream-list'), connection: need('connection') }, settings);
 bindControls(document, settings, () => app.invalidateAll());
-bindPublishCamera(document, { publish: whipPublishBasic, onPublished: (id) => app.focus(id) });
+bindPublishCamera(document, { publish: (url, media) => whipPublish(url, media), onPublished: (id) => app.focus(id) });
 
 // One loop for all tiles; the browser pauses it in background tabs, and each tile holds only its
 // newest frame meanwhile, so coming back shows the present rather than replaying the past.

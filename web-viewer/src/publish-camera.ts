@@ -1,7 +1,8 @@
 /**
  * The "Publish my camera" panel: camera + microphone → WHIP → this server. The WHIP exchange
- * itself lives in whip-client.ts; this file is the UI and the lifecycle (one publication at a time,
- * tracks stopped and the WHIP resource deleted on Stop or when the page goes away).
+ * itself is whip-client.ts (passed in as `publish`, so this file is only the UI and the
+ * lifecycle: one publication at a time, tracks stopped and the WHIP resource deleted on Stop or
+ * when the page goes away).
  */
 
 /** A live publication; `stop()` ends the peer connection and DELETEs the WHIP resource. */
@@ -86,62 +87,4 @@ function need<T extends Element>(root: ParentNode, sel: string): T {
   const e = root.querySelector<T>(sel);
   if (!e) throw new Error(`viewer markup is missing ${sel}`);
   return e;
-}
-
-// ---- WHIP exchange (fallback) ------------------------------------------------------------
-
-const GATHER_TIMEOUT_MS = 3000;
-
-/**
- * A minimal WHIP publisher (RFC 9725) for the button, until the shared `whip-client.ts` lands:
- * sendonly transceivers, a full (non-trickle) offer POSTed as application/sdp, the answer applied,
- * and the Location resource DELETEd on stop. The server takes no trickle ICE (PATCH → 405).
- */
-export async function whipPublishBasic(url: string, media: MediaStream): Promise<Publication> {
-  const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
-  try {
-    for (const track of media.getTracks()) pc.addTransceiver(track, { direction: 'sendonly', streams: [media] });
-    await pc.setLocalDescription(await pc.createOffer());
-    // The server answers with all its candidates and takes no trickle (PATCH → 405): send ours in the offer.
-    await iceGatheringComplete(pc, GATHER_TIMEOUT_MS);
-    const offer = pc.localDescription?.sdp;
-    if (!offer) throw new Error('no local offer');
-    const res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: offer });
-    if (res.status !== 201) throw new Error(`WHIP POST ${res.status}: ${(await res.text()).slice(0, 200)}`);
-    const location = res.headers.get('Location');
-    if (!location) throw new Error('WHIP answer without a Location header');
-    const resource = new URL(location, url).toString();
-    await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
-    let stopped = false;
-    return {
-      async stop() {
-        if (stopped) return;
-        stopped = true;
-        pc.close();
-        // keepalive: the DELETE must still go out when Stop runs from a closing page (pagehide).
-        const del = await fetch(resource, { method: 'DELETE', keepalive: true });
-        if (!del.ok && del.status !== 404) throw new Error(`WHIP DELETE ${del.status}`);
-      },
-    };
-  } catch (err) {
-    pc.close();
-    throw err;
-  }
-}
-
-function iceGatheringComplete(pc: RTCPeerConnection, timeoutMs: number): Promise<void> {
-  if (pc.iceGatheringState === 'complete') return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(t);
-      pc.removeEventListener('icegatheringstatechange', check);
-      resolve();
-    };
-    const check = (): void => {
-      if (pc.iceGatheringState === 'complete') done();
-    };
-    // Gathering can hang on a host with odd interfaces; what we have by then is usually enough.
-    const t = setTimeout(done, timeoutMs);
-    pc.addEventListener('icegatheringstatechange', check);
-  });
 }
