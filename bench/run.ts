@@ -62,6 +62,7 @@ async function main(argv: string[]): Promise<void> {
     loadAtEnd: '',
     model: { dir: model.dir, name: '?', why: model.why },
     sessions: describeOptions(localizerOptions),
+    service: opts.noPreview ? 'defaults, previews off (--no-preview)' : 'default config (JPEG previews on)',
     fps: FPS,
     targets: [],
     notes: [],
@@ -84,7 +85,14 @@ async function main(argv: string[]): Promise<void> {
   // Idle sessions hold thread pools; release them so the service has the machine to itself.
   await graphs.close();
 
-  const ctx: StepContext = { ffmpeg: pubFfmpeg, media, model: modelFlags, log, loadAverage };
+  const ctx: StepContext = {
+    ffmpeg: pubFfmpeg,
+    media,
+    model: modelFlags,
+    ...(opts.noPreview ? { overrides: { preview: { enabled: false } } } : {}),
+    log,
+    loadAverage,
+  };
   if (opts.parts.includes('saturation')) {
     log('bench: 2/4 saturation');
     report.saturation = [];

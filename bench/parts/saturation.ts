@@ -28,6 +28,8 @@ export interface StepContext {
   readonly media: MediaFile;
   /** The service's `model` config section (dir, device, threads). */
   readonly model: ServiceOptions['model'];
+  /** Other config sections for the service (e.g. preview). */
+  readonly overrides?: Record<string, unknown>;
   readonly log: (line: string) => void;
   readonly loadAverage: () => string;
 }
@@ -46,7 +48,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Starts a service, a subscriber and N publishers, and waits until every stream delivers heatmaps. */
 export async function startRig(ctx: StepContext, streams: number, tag: string, notes: string[]): Promise<LiveRig> {
-  const service = await ServiceProcess.start({ model: ctx.model });
+  const service = await ServiceProcess.start({ model: ctx.model, ...(ctx.overrides ? { overrides: ctx.overrides } : {}) });
   const subscriber = await Subscriber.connect(service.wsUrl);
   const publishers: Publisher[] = [];
   for (let i = 0; i < streams; i++) {

@@ -27,7 +27,7 @@ export function machineSection(r: BenchReport): string {
       [[m.cpuModel, String(m.cores), `${m.memoryGiB} GiB`, m.os, m.node, m.onnxruntime, `${m.ffmpeg} (${m.ffmpegPath})`, m.publisherFfmpeg, `${r.loadAtStart} → ${r.loadAtEnd}`]],
     ),
     '',
-    `Model: \`${r.model.dir}\` (${r.model.name}; ${r.model.why}). Sessions: ${r.sessions}. Device: ${r.options.device}.`,
+    `Model: \`${r.model.dir}\` (${r.model.name}; ${r.model.why}). Sessions: ${r.sessions}. Service: ${r.service ?? 'default config'}. Device: ${r.options.device}.`,
   ].join('\n');
 }
 

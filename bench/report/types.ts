@@ -18,6 +18,8 @@ export interface BenchReport {
   readonly model: { readonly dir: string; readonly name: string; readonly why: string };
   /** The ORT session settings the service uses (and the ceiling used). */
   readonly sessions: string;
+  /** The service's configuration in words (what differs from its defaults). */
+  readonly service?: string;
   /** Frames per second of the synthetic streams. */
   readonly fps: number;
   ceiling?: CeilingResult;
