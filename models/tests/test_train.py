@@ -25,7 +25,7 @@ class Train(unittest.TestCase):
         cls.tmp.cleanup()
 
     def test_train_resume_log(self):
-        cfg = make_config("tiny")
+        cfg = make_config("tiny", image_size=64, window_seconds=0.5)
         out = os.path.join(self.tmp.name, "run")
         ds = AVManifestDataset(self.data, cfg, "train", seed=0)
         val = AVManifestDataset(self.data, cfg, "eval")
@@ -46,7 +46,7 @@ class Train(unittest.TestCase):
         self.assertTrue(all(torch.isfinite(torch.tensor(r["loss"])) for r in recs if r.get("event") == "step"))
 
     def test_resume_reproduces_uninterrupted_run(self):
-        cfg = make_config("tiny")
+        cfg = make_config("tiny", image_size=64, window_seconds=0.5)
         a, b = os.path.join(self.tmp.name, "a"), os.path.join(self.tmp.name, "b")
         mk = lambda: AVManifestDataset(self.data, cfg, "train", seed=0)
         train(cfg, mk(), a, epochs=2, batch_size=3, seed=1, echo=False)
@@ -59,7 +59,7 @@ class Train(unittest.TestCase):
 
     def test_cli_train_export_evaluate(self):
         run = os.path.join(self.tmp.name, "cli")
-        train_main(["--data", self.data, "--out", run, "--preset", "tiny", "--epochs", "1", "--batch-size", "3",
+        train_main(["--data", self.data, "--out", run, "--preset", "tiny", "--image-size", "64", "--window-seconds", "0.5", "--epochs", "1", "--batch-size", "3",
                     "--unfreeze-audio", "--seed", "5"])
         ck = os.path.join(run, "last.pt")
         ev = os.path.join(self.tmp.name, "eval")
