@@ -58,7 +58,21 @@ refreshes this page and \`docs/bench/\`.
 /** Hand-written reading of the latest figures, kept beside the generated files and included as is. */
 export const FINDINGS_FILE = 'docs/bench/findings.md';
 
-export function renderDocsPage(r: BenchReport, plotRelPath: string): string {
+function section(r: BenchReport, plotRelPath: string): string {
+  return renderMarkdown(r, plotRelPath).replace(/^## /m, '### ').replace(/^### (?!Run)/gm, '#### ');
+}
+
+/**
+ * The page shows the latest full run and the latest quick run: the one just made, and the other
+ * kind from its JSON in docs/bench/ when there is one (so a quick run does not hide the full one).
+ */
+export function renderDocsPage(r: BenchReport, kind: 'quick' | 'full'): string {
   const findings = existsSync(FINDINGS_FILE) ? `\n## What the figures say\n\n${readFileSync(FINDINGS_FILE, 'utf8').trim()}\n` : '';
-  return `${PREAMBLE}${findings}\n## Latest run\n\n${renderMarkdown(r, plotRelPath).replace(/^## /m, '### ').replace(/^### (?!Run)/gm, '#### ')}`;
+  const other = kind === 'quick' ? 'full' : 'quick';
+  const otherJson = `docs/bench/${other}.json`;
+  const runs: Array<[BenchReport, string]> = [[r, kind]];
+  if (existsSync(otherJson)) runs.push([JSON.parse(readFileSync(otherJson, 'utf8')) as BenchReport, other]);
+  runs.sort((a, b) => (a[1] === 'full' ? -1 : b[1] === 'full' ? 1 : 0));
+  const body = runs.map(([run, k]) => `## Latest ${k} run\n\n${section(run, `bench/${k}.svg`)}`).join('\n');
+  return `${PREAMBLE}${findings}\n${body}`;
 }

@@ -24,7 +24,7 @@ export function writeOutputs(report: BenchReport, outDir: string, docs: boolean)
     const kind = report.options.quick ? 'quick' : 'full';
     writeFileSync(`docs/bench/${kind}.svg`, svg);
     writeFileSync(`docs/bench/${kind}.json`, json);
-    writeFileSync('docs/BENCHMARKS.md', renderDocsPage(report, `bench/${kind}.svg`));
+    writeFileSync('docs/BENCHMARKS.md', renderDocsPage(report, kind));
     written.push('docs/BENCHMARKS.md', `docs/bench/${kind}.svg`, `docs/bench/${kind}.json`);
   }
   return written;
