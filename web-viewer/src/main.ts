@@ -1,6 +1,8 @@
 /**
  * The viewer's entry point: builds the app from index.html's markup, connects the typed client
- * (which reconnects by itself), and runs the paint loop. `?ws=URL` points it at another server.
+ * (which reconnects by itself), and runs the paint loop. `?ws=URL` points it at another server
+ * (WHIP answers cross-origin requests; `/api/streams` sends no CORS headers today, so from another
+ * origin the list comes from the socket's messages alone — which is enough).
  */
 import { AvlocClient } from '../../src/publish/client.ts';
 import { bindControls } from './controls.ts';
@@ -16,16 +18,21 @@ function need(id: string): HTMLElement {
   return e;
 }
 
-function socketUrl(): string {
+/** The service this page talks to: its own origin, or the one `?ws=` names (REST and WHIP follow it). */
+function endpoints(): { ws: string; http: string } {
   const override = new URLSearchParams(location.search).get('ws');
-  if (override) return override;
-  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
+  if (override) {
+    const u = new URL(override);
+    return { ws: u.href, http: `${u.protocol === 'wss:' ? 'https:' : 'http:'}//${u.host}` };
+  }
+  return { ws: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`, http: location.origin };
 }
 
+const service = endpoints();
 const settings: OverlaySettings = { ...DEFAULT_SETTINGS };
 const app = new ViewerApp({ tiles: need('tiles'), list: need('stream-list'), connection: need('connection') }, settings);
 bindControls(document, settings, () => app.invalidateAll());
-bindPublishCamera(document, { publish: (url, media) => whipPublish(url, media), onPublished: (id) => app.focus(id) });
+bindPublishCamera(document, { publish: (url, media) => whipPublish(url, media), onPublished: (id) => app.focus(id), baseUrl: service.http });
 
 // One loop for all tiles; the browser pauses it in background tabs, and each tile holds only its
 // newest frame meanwhile, so coming back shows the present rather than replaying the past.
@@ -35,10 +42,10 @@ const paint = (): void => {
 };
 requestAnimationFrame(paint);
 
-void app.refreshFromRest();
-setInterval(() => void app.refreshFromRest(), 5000);
+void app.refreshFromRest(service.http);
+setInterval(() => void app.refreshFromRest(service.http), 5000);
 
-AvlocClient.connect(socketUrl()).then(
+AvlocClient.connect(service.ws).then(
   (client) => app.attach(client),
   (err: unknown) => console.error('avloc: could not connect', err),
 );
