@@ -66,9 +66,21 @@ describe('viewer drawing (harness page, real Chromium)', () => {
     for (const c of (await pixel((10 + 0.5) / 14, (3 + 0.5) / 14)).slice(0, 3)) assert.ok(Math.abs(c - 128) < 8, `expected the grey picture, got ${c}`);
   });
 
+  it('draws the peak marker at the peak cell', async () => {
+    await page.evaluate(() => (globalThis as unknown as HarnessGlobal).harness.set({ opacity: 0, showPeak: true }));
+    await page.evaluate((values) => (globalThis as unknown as HarnessGlobal).harness.push({ frame: 20, h: 14, w: 14, values, peak: { x: 3, y: 9 }, picture: '#808080' }), spike(3, 9));
+    await waitFrame(20);
+    // The ring has radius max(6, min(W, H) / 30) = 6 px on the 320×180 canvas, drawn white.
+    const [x, y] = [((3 + 0.5) / 14) * 320, ((9 + 0.5) / 14) * 180];
+    const ring = await pixel((x + 6) / 320, y / 180);
+    assert.ok(ring.slice(0, 3).every((c) => c > 200), `ring pixel should be white, got ${ring}`);
+    const centre = await pixel(x / 320, y / 180);
+    assert.ok(centre.slice(0, 3).every((c) => Math.abs(c - 128) < 10), `the centre stays clear, got ${centre}`);
+  });
+
   it('fixed normalisation maps cosine 0 to the middle of the map, min–max maps a flat frame to its bottom', async () => {
     const flat = new Array<number>(196).fill(0);
-    await page.evaluate(() => (globalThis as unknown as HarnessGlobal).harness.set({ opacity: 1, normalization: 'fixed', colormap: 'jet' }));
+    await page.evaluate(() => (globalThis as unknown as HarnessGlobal).harness.set({ opacity: 1, showPeak: false, normalization: 'fixed', colormap: 'jet' }));
     await page.evaluate((values) => (globalThis as unknown as HarnessGlobal).harness.push({ frame: 3, h: 14, w: 14, values, peak: { x: 0, y: 0 }, picture: '#808080' }), flat);
     await waitFrame(3);
     const [r, g, b] = await pixel(0.5, 0.5);
