@@ -4,7 +4,8 @@
 //   node models/scripts/time_bundle.mjs <bundleDir> [--batches 1,8] [--runs 10] [--warmup 2] [--threads N] [--json out.json]
 //
 // For each batch size: median / mean / min wall time of visual.onnx and audio.onnx runs on
-// deterministic inputs (uint8 image, float32 waveform), after warm-up runs. CPU execution provider.
+// deterministic inputs (uint8 image, float32 waveform), after warm-up runs, and the process CPU time
+// (user + system, all threads) per run, which a busy machine inflates less. CPU execution provider.
 import { readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { cpus } from "node:os";
@@ -37,9 +38,12 @@ const aud = await ort.InferenceSession.create(resolve(bundleDir, card.audio.file
 async function timeIt(fn) {
   for (let i = 0; i < warmup; i++) await fn();
   const ms = [];
+  const cpu0 = process.cpuUsage();
   for (let i = 0; i < runs; i++) { const t = performance.now(); await fn(); ms.push(performance.now() - t); }
+  const cpu = process.cpuUsage(cpu0);
   ms.sort((a, b) => a - b);
-  return { median: ms[Math.floor(ms.length / 2)], mean: ms.reduce((a, b) => a + b, 0) / ms.length, min: ms[0] };
+  return { median: ms[Math.floor(ms.length / 2)], mean: ms.reduce((a, b) => a + b, 0) / ms.length, min: ms[0],
+           cpuMs: (cpu.user + cpu.system) / 1000 / runs };
 }
 
 const rows = [];
@@ -58,9 +62,9 @@ for (const B of batches) {
 
 console.log(`bundle ${card.name}: image ${H}x${W}, audio ${T} samples @ ${card.audio.sampleRate} Hz; ` +
   `onnxruntime-node CPU, ${threads} intra-op threads, ${cpus().length} cores (${cpus()[0]?.model ?? "?"}); runs ${runs}, warmup ${warmup}`);
-console.log("graph   batch  median ms   mean ms    min ms  ms/item");
+console.log("graph   batch  median ms   mean ms    min ms  ms/item  cpu ms/run");
 for (const r of rows) {
   console.log(`${r.graph.padEnd(7)} ${String(r.batch).padStart(5)} ${r.median.toFixed(1).padStart(10)} ${r.mean.toFixed(1).padStart(9)} ` +
-    `${r.min.toFixed(1).padStart(9)} ${r.perItem.toFixed(1).padStart(8)}`);
+    `${r.min.toFixed(1).padStart(9)} ${r.perItem.toFixed(1).padStart(8)} ${r.cpuMs.toFixed(1).padStart(11)}`);
 }
 if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ bundle: card.name, threads, cores: cpus().length, runs, warmup, rows }, null, 2));
