@@ -38,7 +38,7 @@ describe('web viewer with the live service', () => {
     // The page goes through a proxy so the reconnect test can cut its sockets.
     proxy = await startTcpProxy(service.httpPort);
     browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 860, height: 600 } });
+    page = await browser.newPage({ viewport: { width: 1240, height: 560 } });
     page.on('pageerror', (err) => console.error('page error:', err));
     await page.goto(`http://127.0.0.1:${proxy.port}/`);
   });
@@ -97,7 +97,20 @@ describe('web viewer with the live service', () => {
     await setOverlay(page, { opacity: 0.5, colormap: 'turbo', peak: true });
     await waitForNewFrame(page, id, f2);
     await page.screenshot({ path: join(resultsDir, 'viewer-rtmp.png') });
+  });
+
+  it('gives a second stream its own tile beside the first', async () => {
+    const id2 = 'e2e-rtmp-2';
+    publishers.push(startRtmpPublisher(`rtmp://127.0.0.1:${service.rtmpPort}/live/${id2}`, 'smptebars=size=320x180:rate=15'));
+    await waitForDrawn(page, id2, 3);
+    await waitForNewFrame(page, 'e2e-rtmp', Number(await page.getAttribute('.tile[data-stream="e2e-rtmp"]', 'data-frame')));
+    assert.equal(await page.locator('.tile').count(), 2);
+    // Each tile takes its own stream's picture shape (4:3 and 16:9 here), side by side.
+    const boxes = await page.$$eval('.tile canvas', (cs) => (cs as HTMLCanvasElement[]).map((c) => [c.width / c.height, c.getBoundingClientRect().top]));
+    assert.ok(Math.abs((boxes[0]?.[0] ?? 0) - 4 / 3) < 0.05 && Math.abs((boxes[1]?.[0] ?? 0) - 16 / 9) < 0.05, `aspect ratios ${boxes.map((b) => b[0])}`);
+    assert.equal(boxes[0]?.[1], boxes[1]?.[1], 'the two tiles should sit in one row');
     if (process.env.AVLOC_VIEWER_SCREENSHOT) {
+      await waitForDrawn(page, id2, 25); // a couple of seconds in, so the stats have settled
       // Through a 256-colour palette: the docs want a small PNG, not a lossless test pattern.
       const raw = join(work, 'viewer-raw.png');
       await page.screenshot({ path: raw });
@@ -106,6 +119,7 @@ describe('web viewer with the live service', () => {
   });
 
   it('reconnects by itself when its sockets are cut, and frames resume', async () => {
+    await publishers[1]?.stop(); // one stream is enough from here on; spare the CPU
     const id = 'e2e-rtmp';
     const before = await waitForDrawn(page, id, 1);
     assert.ok(proxy.dropAll() > 0, 'the page should have had a connection to cut');

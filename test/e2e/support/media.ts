@@ -24,13 +24,16 @@ export interface Publisher {
   stop(): Promise<void>;
 }
 
-/** Publishes a live test pattern with a tone over RTMP, in real time, like a camera would. */
-export function startRtmpPublisher(url: string): Publisher {
+/**
+ * Publishes a live test pattern with a tone over RTMP, in real time, like a camera would.
+ * `video` is an ffmpeg lavfi source (default: testsrc2 at 320×240, 15 fps).
+ */
+export function startRtmpPublisher(url: string, video = 'testsrc2=size=320x240:rate=15'): Publisher {
   const child = spawn(
     FFMPEG,
     [
       '-hide_banner', '-loglevel', 'error', '-re',
-      '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=15',
+      '-f', 'lavfi', '-i', video,
       '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100',
       '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '15', '-pix_fmt', 'yuv420p',
       '-c:a', 'aac', '-b:a', '64k',
