@@ -38,6 +38,8 @@ export class StreamTile {
   private disposed = false;
   private drawnCount = 0;
   private statsAtMs = 0;
+  /** Decoded frames replaced before the paint loop got to them. */
+  private unpainted = 0;
 
   /**
    * @param clockOffsetMs (server clock − page clock), so latencies stay right when the viewer runs
@@ -143,7 +145,8 @@ export class StreamTile {
           picture?.close();
           return;
         }
-        // The previous ready frame may never have been painted (background tab): release it now.
+        // The previous ready frame may never have been painted (slow paint loop): release it now.
+        if (this.ready && this.dirty) this.unpainted++;
         this.ready?.picture?.close();
         this.ready = { frame: f, picture };
         this.dirty = true;
@@ -169,7 +172,7 @@ export class StreamTile {
       stat('skipped', String(f.counters.skipped), 'frames the server skipped because inference was busy'),
       stat(
         'dropped',
-        `${f.counters.dropped} stale · ${f.counters.queueDropped ?? 0} queue · ${this.inbox.replaced} page`,
+        `${f.counters.dropped} stale · ${f.counters.queueDropped ?? 0} queue · ${this.inbox.replaced + this.unpainted} page`,
         'frames the server dropped past their deadline · messages dropped because this client was slow · frames this page replaced before painting them',
       ),
       stat('peak', `${f.peak.value.toFixed(3)} @ (${f.peak.x},${f.peak.y})`, 'highest cosine similarity and its grid cell'),
