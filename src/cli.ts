@@ -14,6 +14,10 @@ Usage:
   avloc serve   [--config FILE] [--model DIR] [--device cpu|cuda] [--http-port N] [--rtmp-port N]
                 [--max-batch N] [--max-wait-ms N] [--deadline-ms N] [--audio-cadence-ms N] [--no-preview]
   avloc watch   [WS_URL] [--stream ID] [--json]
+  avloc analyze FILE|URL [--out overlay.mp4] [--json track.jsonl] [--fps N] [--model DIR]
+                [--device cpu|cuda] [--max-batch N] [--overlay-height N] [--config FILE]
+                (every frame, or N per second, as fast as the machine allows; default outputs
+                 NAME.avloc.mp4 and NAME.avloc.jsonl in the current folder)
   avloc help
 
 Environment: AVLOC_CONFIG, AVLOC_HTTP_PORT, AVLOC_RTMP_PORT, AVLOC_MODEL, AVLOC_DEVICE, AVLOC_MAX_BATCH,
@@ -88,6 +92,67 @@ async function watch(args: string[]): Promise<void> {
   });
 }
 
+async function analyze(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      out: { type: 'string' },
+      json: { type: 'string' },
+      fps: { type: 'string' },
+      'overlay-height': { type: 'string' },
+      config: { type: 'string' },
+      model: { type: 'string' },
+      device: { type: 'string' },
+      'max-batch': { type: 'string' },
+      'intra-op-threads': { type: 'string' },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  const input = positionals[0];
+  if (positionals.length !== 1 || input === undefined) throw new AvlocError('CONFIG_INVALID', `analyze needs exactly one input file or URL\n\n${USAGE}`);
+  const flags: Record<string, unknown> = {};
+  const num = (v: string) => (Number.isFinite(Number(v)) && v.trim() !== '' ? Number(v) : v);
+  if (values.model !== undefined) setPath(flags, 'model.dir', values.model);
+  if (values.device !== undefined) setPath(flags, 'model.device', values.device);
+  if (values['max-batch'] !== undefined) setPath(flags, 'pipeline.maxBatch', num(values['max-batch']));
+  if (values['intra-op-threads'] !== undefined) setPath(flags, 'model.intraOpThreads', num(values['intra-op-threads']));
+  const config = loadConfig(values.config === undefined ? { flags } : { file: values.config, flags });
+  const positive = (name: string, v: string | undefined): number | null => {
+    if (v === undefined) return null;
+    const n = Number(v);
+    if (!(n > 0)) throw new AvlocError('CONFIG_INVALID', `--${name} must be a positive number, got "${v}"`);
+    return n;
+  };
+  // Neither output named: write both, named after the input, in the current folder.
+  const stem = (input.split(/[?#]/)[0] ?? input).replace(/\/+$/, '').split('/').pop()?.replace(/\.[^.]*$/, '') || 'analysis';
+  const both = values.out === undefined && values.json === undefined;
+  const { analyzeFile } = await import('./offline/analyze.ts');
+  const controller = new AbortController();
+  const stop = (signal: string) => {
+    process.stderr.write(`\n${signal}: stopping; partial outputs are deleted\n`);
+    controller.abort();
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  const overlayHeight = positive('overlay-height', values['overlay-height']);
+  const summary = await analyzeFile({
+    input,
+    outPath: values.out ?? (both ? `${stem}.avloc.mp4` : null),
+    jsonPath: values.json ?? (both ? `${stem}.avloc.jsonl` : null),
+    fps: positive('fps', values.fps),
+    config,
+    ...(overlayHeight !== null ? { overlayHeight } : {}),
+    log: createLogger('avloc', process.env.AVLOC_LOG_LEVEL ? undefined : 'warn'),
+    signal: controller.signal,
+  });
+  const wrote = [summary.outPath, summary.jsonPath].filter((p) => p !== null).join(', ');
+  process.stderr.write(
+    `analyzed ${summary.analyzed} of ${summary.decoded} frames in ${(summary.wallMs / 1000).toFixed(1)} s ` +
+      `(${summary.fps.toFixed(1)} frames/s, mean batch ${summary.meanBatch.toFixed(1)}, model ${summary.model} on ${summary.device}); wrote ${wrote}\n`,
+  );
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -95,6 +160,8 @@ async function main(argv: string[]): Promise<void> {
       return serve(rest);
     case 'watch':
       return watch(rest);
+    case 'analyze':
+      return analyze(rest);
     case undefined:
     case 'help':
     case '--help':

@@ -3,11 +3,11 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { Subject, from, map, type Subscription } from 'rxjs';
 import { mediaWindows } from './app/media-windows.ts';
+import { openLocalizer } from './app/open-localizer.ts';
 import { PACKAGE_ROOT, resolveConfigPath } from './app/paths.ts';
 import type { Config } from './config/schema.ts';
 import { AvlocError, describeError } from './errors.ts';
 import { BatchRunner } from './inference/batch-runner.ts';
-import { OrtLocalizer } from './inference/localizer.ts';
 import { RtmpIngest } from './ingest/rtmp-ingest.ts';
 import type { Ingest, Source } from './ingest/source.ts';
 import { WhipIngest } from './ingest/whip-ingest.ts';
@@ -47,41 +47,12 @@ export interface AvlocServer {
 }
 
 const VERSION: string = (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-const DEFAULT_MODEL_DIR = 'models/avin-synth';
 
 interface StreamSession {
   readonly source: Source;
   readonly decoder: Decoder;
   readonly subscription: Subscription;
   ended: boolean;
-}
-
-async function openLocalizer(config: Config, log: Logger): Promise<OrtLocalizer> {
-  const dir = resolveConfigPath(config.model.dir);
-  if (!existsSync(dir)) {
-    const hint =
-      config.model.dir === DEFAULT_MODEL_DIR
-        ? ' (the bundled default model is missing from this checkout; pass --model test/fixtures/avin-tiny-random for a random-weight plumbing model)'
-        : '';
-    throw new AvlocError('MODEL_INVALID', `model bundle folder not found: ${dir}${hint}`);
-  }
-  const localizer = await OrtLocalizer.open(dir, {
-    device: config.model.device,
-    ...(config.model.intraOpThreads > 0 ? { intraOpNumThreads: config.model.intraOpThreads } : {}),
-    interOpNumThreads: config.model.interOpThreads,
-    maxBatchSize: config.pipeline.maxBatch,
-  });
-  for (const w of localizer.warnings) log.warn(`model: ${w}`);
-  const { card } = localizer;
-  log.info('model loaded', {
-    dir,
-    name: card.name,
-    device: localizer.device,
-    input: `${card.visual.width}x${card.visual.height}`,
-    grid: card.visual.grid,
-    audio: `${card.audio.sampleRate} Hz x ${card.audio.windowSeconds} s`,
-  });
-  return localizer;
 }
 
 function listen(server: Server, port: number, host: string): Promise<number> {

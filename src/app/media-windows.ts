@@ -18,6 +18,8 @@ export interface MediaWindowsOptions {
   readonly counters?: StreamCounterRegistry;
   /** Longest a frame waits for the audio up to its pts (wall ms). */
   readonly maxWaitMs?: number;
+  /** Offline: frames wait in order for their audio, never skipped (av-sync `inOrderQueue`). */
+  readonly inOrderQueue?: number;
   /** Called with the decoder's stream info, once, before the first window. */
   readonly onInfo?: (info: StreamInfo) => void;
 }
@@ -38,6 +40,7 @@ export function mediaWindows(decoder: Decoder, opts: MediaWindowsOptions): Obser
           windowSeconds: opts.card.audio.windowSeconds,
           hasAudio: ev.info.audioDecoded,
           ...(opts.maxWaitMs !== undefined ? { maxWaitMs: opts.maxWaitMs } : {}),
+          ...(opts.inOrderQueue !== undefined ? { inOrderQueue: opts.inOrderQueue } : {}),
           ...(opts.counters ? { counters: opts.counters } : {}),
         }),
       );

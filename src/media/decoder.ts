@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import { Subject, type Observable } from 'rxjs';
 import { AvlocError, describeError } from '../errors.ts';
 import type { Source } from '../ingest/source.ts';
@@ -125,6 +126,9 @@ export class Decoder {
   /** Learned from the first run; a missing audio track is remembered across restarts. */
   private withAudio = true;
   private info: StreamInfo | null = null;
+  /** Offline backpressure (pause/resume): the output pipes of the current run, and whether they are held. */
+  private mediaPipes: Readable[] = [];
+  private paused = false;
   // Timeline across runs.
   private runOffsetMs = 0;
   private lastPtsMs = -Infinity;
@@ -168,9 +172,28 @@ export class Decoder {
     });
   }
 
+  /**
+   * Stops reading ffmpeg's output pipes, for a consumer that must not drop anything (offline
+   * analysis): ffmpeg blocks on its next write, so what is held in memory stays within the pipe
+   * buffers. Emissions stop within at most one pipe read per output. Idempotent; resume() undoes it.
+   */
+  pause(): void {
+    if (this.paused) return;
+    this.paused = true;
+    for (const p of this.mediaPipes) p.pause();
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    for (const p of this.mediaPipes) p.resume();
+  }
+
   /** Kills ffmpeg (SIGTERM, then SIGKILL), completes the observables. Idempotent. */
   async close(): Promise<void> {
     if (!this.closed) {
+      // A paused pipe never ends, so the child would never be reported closed.
+      this.resume();
       this.closed = true;
       if (this.backoffTimer) clearTimeout(this.backoffTimer);
       this.backoffTimer = null;
@@ -364,6 +387,9 @@ export class Decoder {
       });
     }
 
+    this.mediaPipes = [proc.pipe(FD_RGB), ...(withAudio ? [proc.pipe(FD_AUDIO)] : []), ...(previewHeight !== null ? [proc.pipe(FD_JPEG)] : [])];
+    if (this.paused) for (const p of this.mediaPipes) p.pause();
+
     let startError: unknown = null;
     try {
       await proc.start();
@@ -379,6 +405,7 @@ export class Decoder {
       emitAudio(tail.slice(0, tail.length - (tail.length % 4)));
     }
     this.proc = null;
+    this.mediaPipes = [];
     const lines = proc.stderrLines();
     const failed = exit.code !== 0 || startError !== null;
     return {

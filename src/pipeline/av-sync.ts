@@ -15,6 +15,9 @@ import type { AudioChunk, AvWindow, VideoFrame } from './types.ts';
  *    as `skipped` (policy: latest-only, like the scheduler — an old frame is worth less than a new one);
  *  - at most `maxWaitMs` (wall clock, default 250 ms); then it goes on with the audio that exists,
  *    the missing tail zero-filled and the window flagged `audioLate`.
+ * Offline analysis (every frame counts, nothing is skipped) sets `inOrderQueue` instead: up to that
+ * many frames wait in pts order and each goes on as soon as its audio is there; when one more
+ * arrives, the oldest goes on with the audio that exists (`audioLate`) rather than being skipped.
  * A stream without audio (hasAudio=false, or an 'audio-state' event saying the track is gone)
  * emits every frame at once with a silent window.
  * Audio itself is held in an AudioRing (bounded, overwrite-oldest). Audio at the wrong rate is bad
@@ -38,6 +41,11 @@ export interface AvSyncOptions {
   readonly maxWaitMs?: number;
   /** Audio history kept beyond one window (seconds). Default 1. */
   readonly marginSeconds?: number;
+  /**
+   * Never skip: up to this many frames wait in order for their audio (offline analysis, where the
+   * reader applies backpressure instead of dropping). Unset: latest-only, one waiting frame.
+   */
+  readonly inOrderQueue?: number;
 }
 
 interface Pending {
@@ -51,7 +59,9 @@ export class AvSyncCore {
   private hasAudio: boolean;
   /** Shared by every window of a stream without audio; consumers treat windows as read-only. */
   private silence: Float32Array | undefined;
-  private pending: Pending | undefined;
+  /** Frames waiting for their audio, oldest first (at most one unless `inOrderQueue`). */
+  private readonly pending: Pending[] = [];
+  private readonly queueLimit: number | undefined;
   /** Frames replaced while waiting for audio. */
   skipped = 0;
   /** Windows emitted with audio missing at their end. */
@@ -63,6 +73,9 @@ export class AvSyncCore {
     this.ring = new AudioRing(opts);
     this.maxWaitMs = opts.maxWaitMs ?? 250;
     this.hasAudio = opts.hasAudio ?? true;
+    const q = opts.inOrderQueue;
+    if (q !== undefined && !(Number.isInteger(q) && q >= 1)) throw new AvlocError('INTERNAL', `AvSync: inOrderQueue must be an integer ≥ 1, got ${q}`);
+    this.queueLimit = q;
   }
 
   get audioEndPtsMs(): number {
@@ -76,24 +89,22 @@ export class AvSyncCore {
     return this.onFrame(ev.frame, now);
   }
 
-  /** Releases the pending frame once it has waited maxWaitMs. */
+  /** Releases pending frames once they have waited maxWaitMs (oldest first). */
   tick(now: number): AvWindow[] {
-    const p = this.pending;
-    if (!p || now - p.sinceMs < this.maxWaitMs) return [];
-    this.pending = undefined;
-    return [this.window(p.frame)];
+    const out: AvWindow[] = [];
+    while (this.pending.length > 0 && now - this.pending[0]!.sinceMs >= this.maxWaitMs) out.push(this.window(this.pending.shift()!.frame));
+    return out;
   }
 
   /** When `tick` next has something to do, if ever. */
   nextWakeAtMs(): number | undefined {
-    return this.pending ? this.pending.sinceMs + this.maxWaitMs : undefined;
+    const p = this.pending[0];
+    return p ? p.sinceMs + this.maxWaitMs : undefined;
   }
 
-  /** End of stream: the pending frame goes on with the audio that exists. */
+  /** End of stream: pending frames go on with the audio that exists. */
   end(): AvWindow[] {
-    const p = this.pending;
-    this.pending = undefined;
-    return p ? [this.window(p.frame)] : [];
+    return this.releaseAll();
   }
 
   private onFrame(frame: VideoFrame, now: number): AvWindow[] {
@@ -101,14 +112,30 @@ export class AvSyncCore {
       this.silence ??= new Float32Array(this.ring.windowSamples);
       return [{ frame, audio: this.silence, hasAudio: false }];
     }
+    if (this.queueLimit !== undefined) return this.onFrameInOrder(frame, now, this.queueLimit);
     if (this.ring.hasAudioUntil(frame.ptsMs)) {
       // A newer frame is complete: an older pending one would now be out of order; it is skipped.
-      if (this.pending) this.skip();
+      if (this.pending.length > 0) this.skip();
       return [this.window(frame)];
     }
-    if (this.pending) this.skip();
-    this.pending = { frame, sinceMs: now };
+    if (this.pending.length > 0) this.skip();
+    this.pending.push({ frame, sinceMs: now });
     return [];
+  }
+
+  /** Offline: earlier frames go first, each with its own window; none is skipped. */
+  private onFrameInOrder(frame: VideoFrame, now: number, limit: number): AvWindow[] {
+    if (this.ring.hasAudioUntil(frame.ptsMs)) return [...this.releaseAll(), this.window(frame)];
+    const out: AvWindow[] = [];
+    while (this.pending.length >= limit) out.push(this.window(this.pending.shift()!.frame));
+    this.pending.push({ frame, sinceMs: now });
+    return out;
+  }
+
+  private releaseAll(): AvWindow[] {
+    const out = this.pending.map((p) => this.window(p.frame));
+    this.pending.length = 0;
+    return out;
   }
 
   private onAudio(chunk: AudioChunk): AvWindow[] {
@@ -120,25 +147,20 @@ export class AvSyncCore {
     }
     if (!this.hasAudio) return [];
     this.ring.push(chunk.ptsMs, chunk.samples);
-    const p = this.pending;
-    if (p && this.ring.hasAudioUntil(p.frame.ptsMs)) {
-      this.pending = undefined;
-      return [this.window(p.frame)];
-    }
-    return [];
+    const out: AvWindow[] = [];
+    while (this.pending.length > 0 && this.ring.hasAudioUntil(this.pending[0]!.frame.ptsMs)) out.push(this.window(this.pending.shift()!.frame));
+    return out;
   }
 
   private onAudioState(hasAudio: boolean): AvWindow[] {
     this.hasAudio = hasAudio;
-    const p = this.pending;
-    if (hasAudio || !p) return [];
-    // No audio will come for it: it goes on now, with whatever audio was received before.
-    this.pending = undefined;
-    return [this.window(p.frame)];
+    if (hasAudio) return [];
+    // No audio will come for them: they go on now, with whatever audio was received before.
+    return this.releaseAll();
   }
 
   private skip(): void {
-    this.pending = undefined;
+    this.pending.length = 0;
     this.skipped++;
   }
 

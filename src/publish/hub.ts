@@ -433,7 +433,8 @@ function fin(n: number): number {
   return Number.isFinite(n) ? n : 0;
 }
 
-function toSource(r: FrameResult, c: StreamCounters): HeatmapSource {
+/** A result as the protocol encoders take it; also used by offline analysis for its JSON track. */
+export function toSource(r: FrameResult, c: StreamCounters): HeatmapSource {
   const f = r.frame;
   return {
     type: 'heatmap',
