@@ -31,14 +31,14 @@ async function measure(run: (batch: number) => Promise<void>, batch: number, sec
   // Warm-up: the first calls allocate arenas and pick kernels for this shape.
   const warmEnd = performance.now() + Math.min(1000, seconds * 250);
   let warm = 0;
-  while (performance.now() < warmEnd || warm < 3) {
+  while (performance.now() < warmEnd || warm < 2) {
     await run(batch);
     warm++;
   }
   const calls: number[] = [];
   const start = performance.now();
   const end = start + seconds * 1000;
-  while (performance.now() < end || calls.length < 5) {
+  while (performance.now() < end || calls.length < 3) {
     const t = performance.now();
     await run(batch);
     calls.push(performance.now() - t);
