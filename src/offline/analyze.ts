@@ -103,8 +103,8 @@ export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeSummary>
   const [gridH, gridW] = card.visual.grid;
   const maxBatch = config.pipeline.maxBatch;
   const rate = opts.fps ?? (probe.streams.fps && probe.streams.fps > 0 && probe.streams.fps < 1000 ? probe.streams.fps : 25);
-  const slots = new FrameSlots(rate);
-  const selector = opts.fps !== null ? new FrameSlots(opts.fps) : null;
+  const slots = new FrameSlots(rate, opts.fps !== null ? 'floor' : 'round');
+  const selector = opts.fps !== null ? new FrameSlots(opts.fps, 'floor') : null;
 
   const temp = new TempOutputs();
   let encoder: OverlayEncoder | null = null;
