@@ -157,7 +157,8 @@ export class SupervisedProcess {
       const killed = new Promise<void>((resolve) => {
         timer = setTimeout(() => {
           if (!this.exitInfo) {
-            this.options.logger.warn('process ignored SIGTERM; sending SIGKILL', { pid: this.pid });
+            // Expected now and then (ffmpeg blocked on a silent UDP input); SIGKILL is the plan for it.
+            this.options.logger.info('process ignored SIGTERM; sending SIGKILL', { pid: this.pid });
             this.child.kill('SIGKILL');
           }
           resolve();

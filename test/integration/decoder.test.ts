@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import dgram from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,8 +38,8 @@ interface Collected {
   decoder: Decoder;
 }
 
-function collect(file: string, extra: Partial<DecoderOptions> = {}, live = false): Collected {
-  const decoder = new Decoder({ source: { id: 't', ffmpegInput: ['-i', file], live }, width: W, height: H, sampleRate: RATE, ffmpegPath: ffmpeg, logger: log, ...extra });
+function collect(file: string, extra: Partial<DecoderOptions> = {}, live = false, inputOptions: string[] = []): Collected {
+  const decoder = new Decoder({ source: { id: 't', ffmpegInput: [...inputOptions, '-i', file], live }, width: W, height: H, sampleRate: RATE, ffmpegPath: ffmpeg, logger: log, ...extra });
   const c: Collected = { frames: [], audio: [], events: [], order: [], decoder };
   decoder.frames$.subscribe((f) => (c.frames.push(f), c.order.push('frame')));
   decoder.audio$.subscribe((a) => (c.audio.push(a), c.order.push('audio')));
@@ -78,7 +79,7 @@ before(async () => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-test('file: frame count, model size, pts at the source fps, audio ≈ duration × rate, previews', async () => {
+test('file: frame count, model size, pts at the source fps, audio ≈ duration × rate, previews', { timeout: 30_000 }, async () => {
   const c = collect(basic, { previewHeight: 96 });
   const end = await c.decoder.done;
   assert.equal(end.reason, 'eof');
@@ -107,7 +108,7 @@ test('file: frame count, model size, pts at the source fps, audio ≈ duration �
   assert.equal(c.order.at(-1), 'ended');
 });
 
-test('alignment: a white flash and a 1 kHz tone that start together (audio track starting 0.5 s late) line up within one frame', async () => {
+test('alignment: a white flash and a 1 kHz tone that start together (audio track starting 0.5 s late) line up within one frame', { timeout: 30_000 }, async () => {
   // Video: black, white from t = 1.5 s. Audio: its own track begins 0.5 s after the video
   // (-itsoffset), with the tone at 1.0 s of the track, i.e. at 1.5 s on the shared timeline.
   const file = await makeClip('flash.mp4', [
@@ -136,7 +137,7 @@ test('alignment: a white flash and a 1 kHz tone that start together (audio track
   assert.ok(Math.abs(total - 3 * RATE) < RATE * 0.05, `audio covers the whole clip: ${total} samples`);
 });
 
-test('variable frame rate: pts follow the source timestamps, no duplicated frames', async () => {
+test('variable frame rate: pts follow the source timestamps, no duplicated frames', { timeout: 30_000 }, async () => {
   // 10 frames 40 ms apart, then 10 frames 120 ms apart (in ticks of the
   // source's 1/25 s time base, so every timestamp is exact).
   const file = await makeClip('vfr.mkv', [
@@ -150,7 +151,7 @@ test('variable frame rate: pts follow the source timestamps, no duplicated frame
   c.frames.forEach((f, i) => assert.ok(Math.abs(f.ptsMs - expected[i]!) < 1.5, `frame ${i}: ${f.ptsMs} vs ${expected[i]}`));
 });
 
-test('no audio track: frames still come, hasAudio=false, no audio chunks', async () => {
+test('no audio track: frames still come, hasAudio=false, no audio chunks', { timeout: 30_000 }, async () => {
   const file = await makeClip('noaudio.mp4', ['-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=10', '-t', '1', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p']);
   const c = collect(file, { previewHeight: 360 });
   assert.equal((await c.decoder.done).reason, 'eof');
@@ -162,7 +163,7 @@ test('no audio track: frames still come, hasAudio=false, no audio chunks', async
   assert.deepEqual(jpegSize(c.frames[0]!.jpeg!), { width: 160, height: 120 }, 'a small source is not upscaled for its preview');
 });
 
-test('no video track: STREAM_NO_VIDEO and the decoder stops', async () => {
+test('no video track: STREAM_NO_VIDEO and the decoder stops', { timeout: 30_000 }, async () => {
   const file = await makeClip('novideo.m4a', ['-f', 'lavfi', '-i', 'sine=sample_rate=16000', '-t', '1', '-c:a', 'aac']);
   const c = collect(file);
   const end = await c.decoder.done;
@@ -173,7 +174,7 @@ test('no video track: STREAM_NO_VIDEO and the decoder stops', async () => {
   assert.ok(isGone(c.decoder.pid));
 });
 
-test('garbage input: DECODE_FAILED with the ffmpeg stderr tail, and the process is gone', async () => {
+test('garbage input: DECODE_FAILED with the ffmpeg stderr tail, and the process is gone', { timeout: 30_000 }, async () => {
   const file = join(dir, 'garbage.bin');
   const bytes = Buffer.alloc(64 * 1024);
   for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 2654435761) >>> 24;
@@ -187,7 +188,7 @@ test('garbage input: DECODE_FAILED with the ffmpeg stderr tail, and the process 
   assert.ok(isGone(pid), 'ffmpeg exited');
 });
 
-test('live source that dies restarts with backoff; index, pts and audio continue monotonic', async () => {
+test('live source that dies restarts with backoff; index, pts and audio continue monotonic', { timeout: 30_000 }, async () => {
   // A "live" source that ends after 0.4 s each time: every run ends, the decoder restarts it.
   const short = await makeClip('short.mp4', [
     '-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=25', '-f', 'lavfi', '-i', 'sine=sample_rate=16000',
@@ -221,7 +222,7 @@ test('live source that dies restarts with backoff; index, pts and audio continue
   assert.ok(gap >= 39 && gap < 120, `gap across the restart: ${gap} ms`);
 });
 
-test('close() mid-stream kills ffmpeg, completes the observables and is idempotent', async () => {
+test('close() mid-stream kills ffmpeg, completes the observables and is idempotent', { timeout: 30_000 }, async () => {
   // A real-time read (-re) so ffmpeg is still running when we close.
   const d = new Decoder({ source: { id: 'rt', ffmpegInput: ['-re', '-i', basic], live: false }, width: W, height: H, sampleRate: RATE, ffmpegPath: ffmpeg, logger: log });
   let completed = false;
@@ -240,4 +241,65 @@ test('close() mid-stream kills ffmpeg, completes the observables and is idempote
   assert.ok(completed);
   assert.ok(frames.length < 50, 'stopped before the end of the clip');
   assert.ok(isGone(pid));
+});
+
+/** An even UDP port whose neighbour (RTCP) is free too, as ffmpeg's RTP demuxer wants. */
+async function freeRtpPort(): Promise<number> {
+  for (;;) {
+    const a = dgram.createSocket('udp4');
+    await new Promise<void>((r) => a.bind(0, '127.0.0.1', () => r()));
+    const p = a.address().port & ~1;
+    a.close();
+    const socks = [dgram.createSocket('udp4'), dgram.createSocket('udp4')];
+    const ok = await Promise.all(
+      socks.map((s, i) => new Promise<boolean>((r) => {
+        s.once('error', () => r(false));
+        s.bind(p + i, '127.0.0.1', () => r(true));
+      })),
+    );
+    await Promise.all(socks.map((s) => new Promise<void>((r) => { try { s.close(() => r()); } catch { r(); } })));
+    if (ok.every(Boolean)) return p;
+  }
+}
+
+test('live RTP input described by an SDP file (what WHIP ingest hands over): frames, audio, clean close', { timeout: 30_000 }, async () => {
+  const vport = await freeRtpPort();
+  let aport = await freeRtpPort();
+  while (aport === vport) aport = await freeRtpPort();
+  const sdp = join(dir, 'in.sdp');
+  writeFileSync(sdp, [
+    'v=0', 'o=- 0 0 IN IP4 127.0.0.1', 's=test', 'c=IN IP4 127.0.0.1', 't=0 0',
+    `m=video ${vport} RTP/AVP 96`, 'a=rtpmap:96 VP8/90000',
+    `m=audio ${aport} RTP/AVP 97`, 'a=rtpmap:97 opus/48000/2', '',
+  ].join('\n'));
+  const c = collect(sdp, {}, true, ['-protocol_whitelist', 'file,udp,rtp']);
+  const stopped = c.decoder.done.then((end) => {
+    throw new Error(`decoder stopped early: ${end.reason} ${end.error?.message ?? ''}`);
+  });
+  stopped.catch(() => undefined);
+  const senders: ChildProcess[] = [];
+  const send = (args: string[]) => senders.push(spawn(ffmpeg, ['-hide_banner', '-loglevel', 'error', '-re', ...args, '-t', '10'], { stdio: 'ignore' }));
+  // ffmpeg (the reader) should own the ports before the senders start; if it does not yet, the
+  // first packets are lost, which a live reader tolerates anyway.
+  await new Promise((r) => setTimeout(r, 300));
+  send(['-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=25', '-c:v', 'libvpx', '-deadline', 'realtime', '-g', '25', '-f', 'rtp', '-payload_type', '96', `rtp://127.0.0.1:${vport}`]);
+  send(['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-c:a', 'libopus', '-f', 'rtp', '-payload_type', '97', `rtp://127.0.0.1:${aport}`]);
+  try {
+    await Promise.race([
+      stopped,
+      new Promise<void>((resolve) => {
+        const sub = c.decoder.frames$.subscribe(() => c.frames.length >= 25 && (sub.unsubscribe(), resolve()));
+      }),
+    ]);
+    const info = c.decoder.streamInfo;
+    assert.equal(info?.videoCodec, 'vp8');
+    assert.equal(info?.audioDecoded, true);
+    for (let i = 1; i < c.frames.length; i++) assert.ok(c.frames[i]!.ptsMs > c.frames[i - 1]!.ptsMs);
+    assert.ok(c.audio.some((a) => a.samples.some((v) => Math.abs(v) > 0.1)), 'the sine arrives');
+  } finally {
+    for (const s of senders) s.kill('SIGKILL');
+    const pid = c.decoder.pid;
+    await c.decoder.close();
+    assert.ok(isGone(pid));
+  }
 });

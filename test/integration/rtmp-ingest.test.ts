@@ -55,7 +55,7 @@ async function sendGarbage(port: number, bytes: Buffer): Promise<void> {
   });
 }
 
-test('garbage on the RTMP port does not hurt: the server keeps running and accepts a real publisher', async () => {
+test('garbage on the RTMP port does not hurt: the server keeps running and accepts a real publisher', { timeout: 30_000 }, async () => {
   const ingest = new RtmpIngest({ port: 0, host: '127.0.0.1', logger: log, idleTimeoutMs: 1500 });
   await ingest.start();
   try {
@@ -100,7 +100,7 @@ test('garbage on the RTMP port does not hurt: the server keeps running and accep
   }
 });
 
-test('publish → started Source, decoded to frames and audio; publisher leaves → ended', async () => {
+test('publish → started Source, decoded to frames and audio; publisher leaves → ended', { timeout: 30_000 }, async () => {
   const ingest = new RtmpIngest({ port: 0, host: '127.0.0.1', logger: log });
   await ingest.start();
   let decoder: Decoder | null = null;
@@ -140,7 +140,7 @@ test('publish → started Source, decoded to frames and audio; publisher leaves 
   }
 });
 
-test('only app "live", one publisher per id, and Source.close() kicks the publisher', async () => {
+test('only app "live", one publisher per id, and Source.close() kicks the publisher', { timeout: 30_000 }, async () => {
   const ingest = new RtmpIngest({ port: 0, host: '127.0.0.1', logger: log });
   await ingest.start();
   try {
@@ -178,7 +178,7 @@ test('only app "live", one publisher per id, and Source.close() kicks the publis
   }
 });
 
-test('a busy port is a clear start() error, and the process keeps running', async () => {
+test('a busy port is a clear start() error, and the process keeps running', { timeout: 30_000 }, async () => {
   const blocker = net.createServer();
   await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
   const port = (blocker.address() as net.AddressInfo).port;

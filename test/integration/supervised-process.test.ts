@@ -17,7 +17,7 @@ function gone(pid: number | undefined): boolean {
   }
 }
 
-test('ready on the first byte of an extra pipe (fd 3), exit reported with its code', async () => {
+test('ready on the first byte of an extra pipe (fd 3), exit reported with its code', { timeout: 30_000 }, async () => {
   const p = new SupervisedProcess({
     command: node,
     args: ['-e', "require('fs').writeSync(3, 'x'); setTimeout(() => process.exit(7), 50)"],
@@ -33,7 +33,7 @@ test('ready on the first byte of an extra pipe (fd 3), exit reported with its co
   assert.equal(Buffer.concat(data).toString(), 'x');
 });
 
-test('exit before ready rejects start() with FFMPEG_EXITED carrying the stderr tail', async () => {
+test('exit before ready rejects start() with FFMPEG_EXITED carrying the stderr tail', { timeout: 30_000 }, async () => {
   const p = new SupervisedProcess({
     command: node,
     args: ['-e', "console.error('first line'); console.error('bad input: nothing to read'); process.exit(1)"],
@@ -43,7 +43,7 @@ test('exit before ready rejects start() with FFMPEG_EXITED carrying the stderr t
   assert.deepEqual(p.stderrLines(), ['first line', 'bad input: nothing to read']);
 });
 
-test('start timeout rejects with FFMPEG_START_TIMEOUT and kills the child', async () => {
+test('start timeout rejects with FFMPEG_START_TIMEOUT and kills the child', { timeout: 30_000 }, async () => {
   const p = new SupervisedProcess({ command: node, args: ['-e', 'setInterval(() => {}, 1000)'], logger: log, startTimeoutMs: 200 });
   const pid = p.pid;
   await assert.rejects(p.start(), (err: unknown) => err instanceof AvlocError && err.code === 'FFMPEG_START_TIMEOUT');
@@ -52,7 +52,7 @@ test('start timeout rejects with FFMPEG_START_TIMEOUT and kills the child', asyn
   assert.ok(gone(pid));
 });
 
-test('a caller predicate on stderr lines can declare readiness', async () => {
+test('a caller predicate on stderr lines can declare readiness', { timeout: 30_000 }, async () => {
   const p = new SupervisedProcess({
     command: node,
     args: ['-e', "console.error('warming up'); console.error('READY now'); setInterval(() => {}, 1000)"],
@@ -63,7 +63,7 @@ test('a caller predicate on stderr lines can declare readiness', async () => {
   await p.close();
 });
 
-test('close() escalates to SIGKILL when SIGTERM is ignored, and is idempotent', async () => {
+test('close() escalates to SIGKILL when SIGTERM is ignored, and is idempotent', { timeout: 30_000 }, async () => {
   const p = new SupervisedProcess({
     command: node,
     args: ['-e', "process.on('SIGTERM', () => {}); process.stdout.write('up'); setInterval(() => {}, 1000)"],
@@ -78,7 +78,7 @@ test('close() escalates to SIGKILL when SIGTERM is ignored, and is idempotent', 
   assert.ok(gone(p.pid));
 });
 
-test('stderr ring keeps only the last N lines', async () => {
+test('stderr ring keeps only the last N lines', { timeout: 30_000 }, async () => {
   const p = new SupervisedProcess({
     command: node,
     args: ['-e', 'for (let i = 0; i < 100; i++) console.error("line " + i)'],
@@ -90,7 +90,7 @@ test('stderr ring keeps only the last N lines', async () => {
   assert.deepEqual(p.stderrLines(), ['line 97', 'line 98', 'line 99']);
 });
 
-test('a missing binary is FFMPEG_NOT_FOUND, not a crash', async () => {
+test('a missing binary is FFMPEG_NOT_FOUND, not a crash', { timeout: 30_000 }, async () => {
   const p = new SupervisedProcess({ command: '/nonexistent/ffmpeg', args: [], logger: createLogger('test', 'silent') });
   await assert.rejects(p.start(), (err: unknown) => err instanceof AvlocError && err.code === 'FFMPEG_NOT_FOUND');
 });
