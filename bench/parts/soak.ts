@@ -18,6 +18,8 @@ export interface SoakSample {
   readonly decodedToRecvP99: number;
   /** Capture estimate → received: grows when the decoders fall behind real time. */
   readonly captureToRecvP50: number;
+  /** Publisher send → received (end to end; see window-stats.ts). */
+  readonly publisherToRecvP50: number;
   readonly serviceRssMiB: number;
   readonly decodersRssMiB: number;
 }
@@ -50,6 +52,8 @@ export async function runSoak(ctx: StepContext, streams: number, seconds: number
   const slow = await SlowClient.connect(rig.service.wsUrl);
   try {
     const samples: SoakSample[] = [];
+    // Read the origin at use: it is refined as the publisher's progress reports come in.
+    const originOf = (id: string) => rig.publishers.find((p) => p.streamId === id)?.sendOriginMs ?? Number.NaN;
     const start = nowMs();
     const end = start + seconds * 1000;
     let prev = start;
@@ -68,6 +72,7 @@ export async function runSoak(ctx: StepContext, streams: number, seconds: number
         decodedToRecvP50: lat.p50,
         decodedToRecvP99: lat.p99,
         captureToRecvP50: summarize(msgs.map((m) => m.recvAtMs - m.captureAtMs)).p50,
+        publisherToRecvP50: summarize(msgs.map((m) => m.recvAtMs - (originOf(m.streamId) + m.ptsMs))).p50,
         serviceRssMiB: (svc?.rssBytes ?? 0) / MiB,
         decodersRssMiB: dec / MiB,
       });
@@ -78,9 +83,10 @@ export async function runSoak(ctx: StepContext, streams: number, seconds: number
       }
     }
     const stop = nowMs();
+    const origins = new Map(rig.publishers.map((p) => [p.streamId, p.sendOriginMs]));
     const endOf = (label: string, from: number, to: number): SoakEnd => ({
       label,
-      stats: windowStats(rig.subscriber.between(from, to), (to - from) / 1000),
+      stats: windowStats(rig.subscriber.between(from, to), (to - from) / 1000, origins),
       serviceRssMiB: summarize(samples.filter((s) => start + s.t * 1000 > from && start + s.t * 1000 <= to).map((s) => s.serviceRssMiB)),
     });
     const w = windowS * 1000;
@@ -91,7 +97,7 @@ export async function runSoak(ctx: StepContext, streams: number, seconds: number
       samples,
       first: endOf(`first ${windowS} s`, start, start + w),
       last: endOf(`last ${windowS} s`, stop - w, stop),
-      whole: windowStats(rig.subscriber.between(start, stop), (stop - start) / 1000),
+      whole: windowStats(rig.subscriber.between(start, stop), (stop - start) / 1000, origins),
       slowClientReceived: slow.received,
       load: ctx.loadAverage(),
       notes,

@@ -99,6 +99,7 @@ export function soakSection(r: BenchReport): string {
     f1(st.heatmapsPerS),
     trio(st.decodedToRecvMs),
     trio(st.captureToRecvMs),
+    trio(st.publisherToRecvMs),
     pct(st.skippedFraction),
     pct(st.notAnalyzedFraction),
     rss,
@@ -111,7 +112,7 @@ export function soakSection(r: BenchReport): string {
       `The stalled client got ${s.slowClientReceived} messages before its socket backed up.`,
     '',
     table(
-      ['window', 'heatmaps/s', 'decoded→recv p50/p95/p99 ms', 'capture→recv p50/p95/p99 ms', 'skipped', 'skipped + dropped', 'service RSS MiB (mean)'],
+      ['window', 'heatmaps/s', 'decoded→recv p50/p95/p99 ms', 'capture→recv p50/p95/p99 ms', 'publisher→recv p50/p95/p99 ms', 'skipped', 'skipped + dropped', 'service RSS MiB (mean)'],
       [
         row(s.first.label, s.first.stats, f0(s.first.serviceRssMiB.mean)),
         row(s.last.label, s.last.stats, f0(s.last.serviceRssMiB.mean)),

@@ -46,7 +46,7 @@ export function renderPlot(r: BenchReport): string {
           ? [
               { name: `avloc, ${r.soak.streams} streams, decoded→recv p99 per s`, color: '#1f77b4', points: r.soak.samples.map((s) => [s.t, s.decodedToRecvP99] as const) },
               { name: 'avloc, decoded→recv p50 per s', color: '#2ca02c', points: r.soak.samples.map((s) => [s.t, s.decodedToRecvP50] as const) },
-              { name: 'avloc, capture→recv p50 per s', color: '#17becf', dashed: true, points: r.soak.samples.map((s) => [s.t, s.captureToRecvP50] as const) },
+              { name: 'avloc, publisher→recv p50 per s', color: '#17becf', dashed: true, points: r.soak.samples.map((s) => [s.t, s.publisherToRecvP50] as const) },
             ]
           : []),
         ...(r.naive ? [{ name: `naive, ${r.naive.streams} streams, decoded→done p50 per s`, color: '#d62728', points: r.naive.samples.map((s) => [s.t, s.latencyP50] as const) }] : []),
