@@ -137,6 +137,27 @@ test('alignment: a white flash and a 1 kHz tone that start together (audio track
   assert.ok(Math.abs(total - 3 * RATE) < RATE * 0.05, `audio covers the whole clip: ${total} samples`);
 });
 
+test('alignment: the same when the video track starts 0.5 s after the audio', { timeout: 30_000 }, async () => {
+  // Now the audio starts first: the shared origin is the audio's start, the first frame is at ~0.5 s.
+  const file = await makeClip('flash-late-video.mp4', [
+    '-itsoffset', '0.5', '-f', 'lavfi', '-i', "color=c=black:s=160x120:r=25:d=2.5,drawbox=c=white:t=fill:enable='gte(t,1.0)'",
+    '-f', 'lavfi', '-i', "aevalsrc='if(gte(t,1.5),sin(2*PI*1000*t),0)':s=44100:d=3",
+    // passthrough: mp4 defaults to constant frame rate, which would fill the 0.5 s with copies.
+    '-vsync', 'passthrough', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac',
+  ]);
+  const c = collect(file);
+  assert.equal((await c.decoder.done).reason, 'eof');
+  assert.ok(Math.abs(c.frames[0]!.ptsMs - 500) < 40, `first frame at ${c.frames[0]!.ptsMs} ms`);
+  const mean = (f: VideoFrame) => f.rgb.reduce((sum, v) => sum + v, 0) / f.rgb.length;
+  const bright = c.frames.find((f) => mean(f) > 128);
+  const loud = c.audio.flatMap((a) => {
+    const i = a.samples.findIndex((v) => Math.abs(v) > 0.3);
+    return i >= 0 ? [a.ptsMs + (i * 1000) / RATE] : [];
+  })[0];
+  assert.ok(bright && loud !== undefined);
+  assert.ok(Math.abs(bright.ptsMs - loud) < 40, `flash at ${bright.ptsMs} ms, tone at ${loud} ms`);
+});
+
 test('variable frame rate: pts follow the source timestamps, no duplicated frames', { timeout: 30_000 }, async () => {
   // 10 frames 40 ms apart, then 10 frames 120 ms apart (in ticks of the
   // source's 1/25 s time base, so every timestamp is exact).
