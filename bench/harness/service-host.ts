@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { loadConfig } from '../../src/config/load.ts';
 import { createLogger } from '../../src/log.ts';
 import { startServer } from '../../src/server.ts';
@@ -8,13 +9,26 @@ import { startServer } from '../../src/server.ts';
  * loop are the service's alone: the subscriber's parsing and the bench's bookkeeping would
  * otherwise be counted as service cost and delay the very messages being timed.
  * Protocol over IPC: argv[2] = JSON config overrides; sends {type:'ready', httpPort, rtmpPort};
- * on {type:'close'} closes the server and exits.
+ * on {type:'close'} closes the server and exits. {type:'loop-reset'} / {type:'loop-read'} reset and
+ * read the event loop's delay histogram: the service reads decoder pipes, relays RTMP and writes
+ * WebSockets on that one loop, so time it spends blocked is time every stream waits.
  */
 const flags = JSON.parse(process.argv[2] ?? '{}') as Record<string, unknown>;
 const config = loadConfig({ flags, env: {} });
 const server = await startServer(config, createLogger('service', (process.env.AVLOC_LOG_LEVEL as 'warn' | undefined) ?? 'warn'));
+const loop = monitorEventLoopDelay({ resolution: 10 });
+loop.enable();
 process.send?.({ type: 'ready', httpPort: server.httpPort, rtmpPort: server.rtmpPort });
 process.on('message', (msg: { type?: string }) => {
+  if (msg.type === 'loop-reset') {
+    loop.reset();
+    return;
+  }
+  if (msg.type === 'loop-read') {
+    const ms = (ns: number) => ns / 1e6;
+    process.send?.({ type: 'loop', p50: ms(loop.percentile(50)), p99: ms(loop.percentile(99)), max: ms(loop.max), mean: ms(loop.mean) });
+    return;
+  }
   if (msg.type !== 'close') return;
   server.close().then(
     () => process.exit(0),

@@ -15,6 +15,14 @@ export interface ServiceOptions {
   readonly startTimeoutMs?: number;
 }
 
+/** Event-loop delay of the service process (perf_hooks.monitorEventLoopDelay), in ms. */
+export interface LoopDelay {
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+  readonly mean: number;
+}
+
 export class ServiceProcess {
   readonly httpPort: number;
   readonly rtmpPort: number;
@@ -92,6 +100,29 @@ export class ServiceProcess {
 
   get wsUrl(): string {
     return `ws://127.0.0.1:${this.httpPort}/ws`;
+  }
+
+  /** Starts a new event-loop delay measurement in the service process. */
+  resetLoopDelay(): void {
+    this.child.send({ type: 'loop-reset' });
+  }
+
+  /** The service's event-loop delay since the last reset, in ms (null if it does not answer). */
+  readLoopDelay(timeoutMs = 5000): Promise<LoopDelay | null> {
+    return new Promise((resolve) => {
+      const onMsg = (msg: { type?: string } & Partial<LoopDelay>) => {
+        if (msg.type !== 'loop') return;
+        clearTimeout(timer);
+        this.child.off('message', onMsg);
+        resolve({ p50: msg.p50 ?? NaN, p99: msg.p99 ?? NaN, max: msg.max ?? NaN, mean: msg.mean ?? NaN });
+      };
+      const timer = setTimeout(() => {
+        this.child.off('message', onMsg);
+        resolve(null);
+      }, timeoutMs);
+      this.child.on('message', onMsg);
+      this.child.send({ type: 'loop-read' });
+    });
   }
 
   async metrics(): Promise<string> {

@@ -2,7 +2,7 @@ import type { MediaFile } from '../harness/media-file.ts';
 import { GroupMeter, type GroupUsage } from '../harness/proc-stats.ts';
 import { Publisher, stopAll } from '../harness/publisher.ts';
 import type { PublisherFfmpeg } from '../harness/publisher-ffmpeg.ts';
-import { ServiceProcess, type ServiceOptions } from '../harness/service.ts';
+import { ServiceProcess, type LoopDelay, type ServiceOptions } from '../harness/service.ts';
 import { Subscriber } from '../harness/subscriber.ts';
 import { nowMs } from '../../src/pipeline/types.ts';
 import { windowStats, type WindowStats } from './window-stats.ts';
@@ -18,6 +18,8 @@ export interface StepResult {
   readonly decoders: GroupUsage;
   /** The bench's own publishers (ffmpeg -re -c copy), measured separately from the service. */
   readonly publishers: GroupUsage;
+  /** How long the service's event loop was blocked (the RTMP relay and decoder pipes wait on it). */
+  readonly loopDelay: LoopDelay | null;
   readonly load: string;
   readonly notes: string[];
 }
@@ -92,6 +94,7 @@ export async function runSaturationStep(ctx: StepContext, streams: number, secon
     rig.serviceMeter.start();
     rig.decoderMeter.start();
     rig.publisherMeter.start();
+    rig.service.resetLoopDelay();
     const from = nowMs();
     const end = from + seconds * 1000;
     while (nowMs() < end) {
@@ -101,6 +104,7 @@ export async function runSaturationStep(ctx: StepContext, streams: number, secon
       rig.publisherMeter.sample();
     }
     const to = nowMs();
+    const loopDelay = await rig.service.readLoopDelay();
     const service = rig.serviceMeter.read();
     const decoders = rig.decoderMeter.read();
     const publishers = rig.publisherMeter.read();
@@ -108,7 +112,7 @@ export async function runSaturationStep(ctx: StepContext, streams: number, secon
     const stats = windowStats(rig.subscriber.between(from, to), (to - from) / 1000, origins);
     for (const p of rig.publishers) if (p.errors) notes.push(`publisher ${p.streamId}: ${p.errors}`);
     if (rig.subscriber.protocolErrors > 0) notes.push(`${rig.subscriber.protocolErrors} undecodable messages`);
-    return { streams, stats, service, decoders, publishers, load: ctx.loadAverage(), notes };
+    return { streams, stats, service, decoders, publishers, loopDelay, load: ctx.loadAverage(), notes };
   } finally {
     await rig.close();
     for (const line of rig.service.logTail(5)) if (/warn|error/i.test(line)) notes.push(`service: ${line}`);

@@ -70,6 +70,7 @@ export function saturationSection(r: BenchReport): string {
       pct(s.stats.skippedFraction),
       pct(s.stats.notAnalyzedFraction),
       `${f0(s.service.cpuPct)}% / ${f0(s.service.rssMiB)}`,
+      s.loopDelay ? `${f0(s.loopDelay.p50)} / ${f0(s.loopDelay.p99)} / ${f0(s.loopDelay.max)}` : '–',
       `${f0(s.decoders.cpuPct)}% / ${f0(s.decoders.rssMiB)} (${s.decoders.processes})`,
       `${f0(s.publishers.cpuPct)}% / ${f0(s.publishers.rssMiB)}`,
       s.load.split(' ')[0] ?? '',
@@ -82,10 +83,12 @@ export function saturationSection(r: BenchReport): string {
       `one WebSocket subscriber (binary, all streams), ${r.options.durationS} s measured after every stream delivered plus 2 s. ` +
       'Latencies in ms as p50 / p95 / p99: *decoded→recv* = decoder output to message received; *capture→recv* = the service\'s capture-time estimate ' +
       '(first frame\'s arrival + pts) to received; *publisher→recv* = the publisher\'s send time of that frame (its send origin from ffmpeg\'s progress reports + pts) to received. ' +
-      'CPU is % of one core averaged over the window; RSS in MiB. The publishers are the bench\'s, not the service\'s.',
+      'CPU is % of one core averaged over the window; RSS in MiB. The event-loop delay is the service process\'s (perf_hooks, 10 ms resolution): ' +
+      'its one loop also relays RTMP and reads the decoders\' pipes, so a blocked loop delays every stream before any skipping can happen. ' +
+      'The publishers are the bench\'s, not the service\'s.',
     '',
     table(
-      ['N', 'decoded / offered fps', 'heatmaps/s', 'batch mean (mode)', 'ceiling at batch /s', 'of ceiling', 'decoded→recv', 'capture→recv', 'publisher→recv', 'inference p50 ms', 'skipped', 'skipped + dropped', 'service CPU / RSS', 'decoders CPU / RSS (n)', 'publishers CPU / RSS', 'load 1m'],
+      ['N', 'decoded / offered fps', 'heatmaps/s', 'batch mean (mode)', 'ceiling at batch /s', 'of ceiling', 'decoded→recv', 'capture→recv', 'publisher→recv', 'inference p50 ms', 'skipped', 'skipped + dropped', 'service CPU / RSS', 'service event-loop delay p50 / p99 / max ms', 'decoders CPU / RSS (n)', 'publishers CPU / RSS', 'load 1m'],
       rows,
     ),
   ].join('\n');
