@@ -162,15 +162,18 @@ export class RtmpIngest implements Ingest {
       for (const [id, p] of [...this.publishers]) this.endPublisher(id, p, 'ingest closed');
       const server = this.server;
       this.server = null;
-      if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+      // server.close() only calls back once every connection is gone, so stop accepting first,
+      // then let NMS destroy the sockets it holds (players, idle clients), then wait.
+      const serverClosed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
       for (const [ev, fn] of this.listeners) this.ctx?.eventEmitter.off(ev, fn);
       this.listeners.length = 0;
       try {
-        await this.nms?.stop(); // destroys the sockets NMS still holds (players)
+        await this.nms?.stop();
       } catch (err) {
         this.log.warn('node-media-server stop failed', { error: describeError(err) });
       }
       this.nms = null;
+      await serverClosed;
       if (activeIngest === this) activeIngest = null;
       this.events.complete();
     })();

@@ -140,7 +140,7 @@ test('publish → started Source, decoded to frames and audio; publisher leaves 
   }
 });
 
-test('only app "live", one publisher per id, and Source.close() kicks the publisher', { timeout: 30_000 }, async () => {
+test('only app "live", one publisher per id, and Source.close() kicks the publisher', { timeout: 20_000 }, async () => {
   const ingest = new RtmpIngest({ port: 0, host: '127.0.0.1', logger: log });
   await ingest.start();
   try {
@@ -173,6 +173,14 @@ test('only app "live", one publisher per id, and Source.close() kicks the publis
     const end = await late.done;
     assert.equal(end.reason, 'failed');
     assert.equal(end.error?.code, 'FFMPEG_EXITED');
+    // close() must not wait for open connections to leave by themselves (the idle timeout is 30 s,
+    // longer than this test's timeout): a client that is still connected gets disconnected.
+    const lingering = net.connect(ingest.port, '127.0.0.1');
+    lingering.on('error', () => undefined);
+    await new Promise<void>((r) => lingering.once('connect', () => r()));
+    const lingeringClosed = new Promise<void>((r) => lingering.once('close', () => r()));
+    await ingest.close();
+    await lingeringClosed;
   } finally {
     await ingest.close();
   }
