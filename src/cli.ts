@@ -148,7 +148,7 @@ async function analyze(args: string[]): Promise<void> {
   });
   const wrote = [summary.outPath, summary.jsonPath].filter((p) => p !== null).join(', ');
   process.stderr.write(
-    `analyzed ${summary.analyzed} of ${summary.decoded} frames in ${(summary.wallMs / 1000).toFixed(1)} s ` +
+    `analyzed ${summary.analyzed} of ${summary.decoded} frames in ${(summary.analysisMs / 1000).toFixed(1)} s ` +
       `(${summary.fps.toFixed(1)} frames/s, mean batch ${summary.meanBatch.toFixed(1)}, model ${summary.model} on ${summary.device}); wrote ${wrote}\n`,
   );
 }

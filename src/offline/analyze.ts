@@ -67,8 +67,11 @@ export interface AnalyzeSummary {
   /** Frames written to the overlay video (at `rate`). */
   readonly overlayFrames: number;
   readonly rate: number;
+  /** Whole run, probe and model loading included. */
   readonly wallMs: number;
-  /** Analyzed frames per second of wall time, decoding and encoding included. */
+  /** From the decoder's start to the last output written. */
+  readonly analysisMs: number;
+  /** Analyzed frames per second of `analysisMs` (decoding, inference and encoding, all at once). */
   readonly fps: number;
   readonly meanBatch: number;
   /** Windows whose audio was cut short (end of the input's audio). */
@@ -137,6 +140,8 @@ export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeSummary>
   let audioLate = 0;
   let batches = 0;
   let lastPts = 0;
+  let startedAt = performance.now();
+  let analysisMs = 0;
 
   try {
     if (opts.outPath !== null) {
@@ -154,6 +159,7 @@ export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeSummary>
     });
     // A fatal decoder error is announced before its outputs complete, so the queue fails, not ends.
     sub.add(decoder.events$.subscribe((ev) => ev.type === 'error' && ev.fatal && queue.fail(ev.error)));
+    startedAt = performance.now();
     decoder.start();
 
     for (;;) {
@@ -186,6 +192,7 @@ export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeSummary>
     await track?.close();
     await encoder?.finish();
     temp.commit();
+    analysisMs = performance.now() - startedAt;
     progress?.finish(lastPts, streamCounters.analyzed);
   } catch (err) {
     progress?.interrupt();
@@ -212,7 +219,8 @@ export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeSummary>
     overlayFrames: encoder?.frames ?? 0,
     rate,
     wallMs,
-    fps: (streamCounters.analyzed * 1000) / wallMs,
+    analysisMs,
+    fps: analysisMs > 0 ? (streamCounters.analyzed * 1000) / analysisMs : 0,
     meanBatch: batches > 0 ? streamCounters.analyzed / batches : 0,
     audioLate,
     maxQueued: queue.maxLength,
