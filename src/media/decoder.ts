@@ -22,7 +22,8 @@ import { SupervisedProcess } from './supervised-process.ts';
  * exponential backoff; the new run's timeline is shifted to start where the previous one ended
  * (max of last frame pts + one frame period and the end of the audio), and the audio gap up to
  * there is filled with silence, so pts stay monotonic and audio stays contiguous across restarts.
- * captureAtMs is re-anchored at the first frame of every run (the restart gap is not media time).
+ * captureAtMs = pts + the smallest (arrival − pts) seen in the run, so it never lies in the future;
+ * it is re-anchored in every run (the restart gap is not media time).
  *
  * Subjects are hot: subscribe before start(). Errors are reported on events$, never as Observable
  * errors, so one broken stream cannot tear down a merged pipeline; all three complete when the
@@ -312,6 +313,10 @@ export class Decoder {
       }
       this.lastPtsMs = pts;
       const decodedAtMs = nowMs();
+      // Capture time = pts + the smallest (arrival − pts) seen in this run. The first frame usually
+      // arrives late (probing, the server's GOP cache sent as a burst), so anchoring on it alone put
+      // capture times in the future; the earliest-arriving frame is the best estimate of real time.
+      if (anchor && decodedAtMs - pts < anchor.wall - anchor.pts) anchor = { wall: decodedAtMs, pts };
       if (!anchor) {
         anchor = { wall: decodedAtMs, pts };
         if (this.counters.restarts > 0) this.events.next({ type: 'resumed', streamId: this.id, restarts: this.counters.restarts });

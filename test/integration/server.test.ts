@@ -44,6 +44,8 @@ describe('live service (RTMP → heatmaps over WebSocket)', () => {
       const t = h.timings;
       assert.ok(t.inferenceMs > 0 && t.waitMs >= 0 && t.sendMs >= 0 && t.decodeMs >= 0, `timings ${JSON.stringify(t)}`);
       assert.ok(h.sentAtMs >= h.doneAtMs && h.doneAtMs >= h.decodedAtMs, `times ${h.decodedAtMs} ${h.doneAtMs} ${h.sentAtMs}`);
+      // Regression: capture times anchored on the late first frame lay in the future.
+      assert.ok(h.captureAtMs <= h.decodedAtMs, `capture ${h.captureAtMs} after decode ${h.decodedAtMs}`);
       const c = h.counters;
       assert.ok(c.decoded >= 1 && c.analyzed + c.skipped + c.dropped <= c.decoded, `counters ${JSON.stringify(c)}`);
       assert.equal(h.peak.value, Math.max(...h.grid.values));
