@@ -18,25 +18,21 @@ FADE_S = 0.05   # short fades: no click at a switch, and the switch stays sharp 
 
 
 def make_schedule(n_objects: int, n_segments: int, rng: random.Random) -> List[int]:
-    """Which object sounds in each segment: every object equally often (as near as n allows), and
-    two neighbours — the last and first included, since the loop repeats — never the same."""
-    if n_objects < 2:
-        return [0] * n_segments
+    """Which object sounds in each segment: the least used so far among those allowed, where two
+    neighbours — the last and first included, since the loop repeats — are never the same (only
+    unavoidable with 2 objects and an odd number of segments)."""
     order: List[int] = []
-    while len(order) < n_segments:
-        rnd = list(range(n_objects))
-        rng.shuffle(rnd)
-        if order and rnd[0] == order[-1]:
-            rnd.reverse()
-        order += rnd
-    order = order[:n_segments]
-    if n_segments > 1 and order[-1] == order[0]:
-        # swap the last with an earlier segment whose neighbours allow it
-        for j in range(1, n_segments - 1):
-            a, b = order[j], order[-1]
-            if a != order[0] and order[j - 1] != b and order[j + 1] != b and order[-2] != a:
-                order[j], order[-1] = b, a
-                break
+    used = [0] * n_objects
+    for k in range(n_segments):
+        banned = {order[-1]} if order else set()
+        if k == n_segments - 1 and k > 0:
+            banned.add(order[0])
+        cands = ([i for i in range(n_objects) if i not in banned]
+                 or [i for i in range(n_objects) if i != order[-1]] or list(range(n_objects)))
+        least = min(used[i] for i in cands)
+        pick = rng.choice([i for i in cands if used[i] == least])
+        order.append(pick)
+        used[pick] += 1
     return order
 
 

@@ -28,6 +28,9 @@ from typing import List, Optional
 from . import choose, scene, soundtrack
 
 
+LATE_S = 0.25   # a frame later than this resets the pacing clock instead of being caught up
+
+
 def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--url", default="rtmp://127.0.0.1:1935/live",
@@ -71,13 +74,13 @@ def ffmpeg_command(a: argparse.Namespace, audio_fd: int, rate: int) -> List[str]
     return [a.ffmpeg, "-hide_banner", "-nostats", "-loglevel", "warning",
             *raw, "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{a.width}x{a.height}", "-framerate", str(a.fps),
             "-i", "pipe:0",
-            *raw, "-f", "s16le", "-ar", str(rate), "-ac", "1", "-i", f"pipe:{audio_fd}",
+            *raw, "-thread_queue_size", "64", "-f", "s16le", "-ar", str(rate), "-ac", "1", "-i", f"pipe:{audio_fd}",
             "-map", "0:v", "-map", "1:a",
             # ultrafast + zerolatency: the encoder is most of the demo's CPU; a keyframe every 2 s
             # so a viewer that joins late sees a picture soon
             "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-pix_fmt", "yuv420p",
             "-g", str(2 * a.fps), "-c:a", "aac", "-b:a", "64k", "-ar", "44100",
-            "-f", "flv", "-y", target(a)]
+            "-f", "flv", "-flvflags", "no_duration_filesize", "-y", target(a)]
 
 
 class Stop(Exception):
@@ -141,10 +144,14 @@ def main(argv: Optional[List[str]] = None) -> int:
                 lag = time.monotonic() - t0 - t
                 if lag < 0:
                     time.sleep(-lag)
-                elif lag > 2 and time.monotonic() - behind_noted > 30:
-                    behind_noted = time.monotonic()
-                    print(f"note: {lag:.1f} s behind real time (CPU busy); the stream runs slow but stays in sync",
-                          flush=True)
+                elif lag > LATE_S:
+                    # Late (ffmpeg connecting, a busy CPU): carry on from now rather than rush the
+                    # missed frames out in a burst, as a live camera would. Sync doesn't depend on it.
+                    t0 += lag
+                    if n > a.fps and time.monotonic() - behind_noted > 30:
+                        behind_noted = time.monotonic()
+                        print(f"note: frames were {lag:.1f} s late (CPU busy); the stream runs slower, still in sync",
+                              flush=True)
             if sound.segment(s0) != segment:
                 segment = sound.segment(s0)
                 who = sound.sounding(s0)
