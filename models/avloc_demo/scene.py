@@ -45,7 +45,7 @@ def crop_background(bg: Image.Image, width: int, height: int, rng: random.Random
 
 def make_sprites(pictures: List[Tuple[str, Image.Image]], width: int, height: int,
                  rng: random.Random) -> List[Sprite]:
-    """One horizontal lane per object, so they pass close by but seldom hide each other.
+    """One horizontal lane per object: neighbours pass close by, covering at most ~30 % of each other.
 
     Size: sqrt(box area) ~ 40 % of the frame height — after the service squashes the frame to the
     model's square input, about the object sizes of the training scenes.
@@ -60,7 +60,7 @@ def make_sprites(pictures: List[Tuple[str, Image.Image]], width: int, height: in
         if rng.random() < 0.5:
             im = im.transpose(Image.FLIP_LEFT_RIGHT)
         out.append(Sprite(cat, im, lane_x=(i + 0.5) * lane,
-                          amp_x=max(0.0, min(0.32 * lane, (lane - im.width) / 2 + 0.3 * im.width)),
+                          amp_x=max(0.0, min(0.32 * lane, (lane - im.width) / 2 + 0.15 * im.width)),
                           amp_y=max(0.0, (height - im.height) / 2 * 0.92),
                           period_x=rng.uniform(7, 13), period_y=rng.uniform(4.5, 8),
                           phase_x=rng.uniform(0, 2 * math.pi), phase_y=rng.uniform(0, 2 * math.pi)))
