@@ -129,12 +129,14 @@ async function analyze(args: string[]): Promise<void> {
   const both = values.out === undefined && values.json === undefined;
   const { analyzeFile } = await import('./offline/analyze.ts');
   const controller = new AbortController();
+  // `on`, not `once`: a second Ctrl-C must not kill the process before it has deleted its outputs.
   const stop = (signal: string) => {
+    if (controller.signal.aborted) return;
     process.stderr.write(`\n${signal}: stopping; partial outputs are deleted\n`);
     controller.abort();
   };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
   const overlayHeight = positive('overlay-height', values['overlay-height']);
   const summary = await analyzeFile({
     input,
@@ -145,6 +147,10 @@ async function analyze(args: string[]): Promise<void> {
     ...(overlayHeight !== null ? { overlayHeight } : {}),
     log: createLogger('avloc', process.env.AVLOC_LOG_LEVEL ? undefined : 'warn'),
     signal: controller.signal,
+  }).catch((err: unknown) => {
+    if (!controller.signal.aborted) throw err;
+    process.stderr.write('avloc: interrupted; no output was written\n');
+    process.exit(130);
   });
   const wrote = [summary.outPath, summary.jsonPath].filter((p) => p !== null).join(', ');
   process.stderr.write(

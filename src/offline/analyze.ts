@@ -133,6 +133,8 @@ export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeSummary>
   });
   const onAbort = () => queue.fail(aborted());
   opts.signal?.addEventListener('abort', onAbort, { once: true });
+  // Interrupted while probing or loading the model: stop before the first output exists.
+  if (opts.signal?.aborted) onAbort();
   const progress = opts.progress === null ? null : new ProgressReporter({ durationMs: probe.durationMs, ...(opts.progress ? { out: opts.progress } : {}), ...(opts.progressEveryMs ? { everyMs: opts.progressEveryMs } : {}) });
   const runner = new BatchRunner(localizer);
   const cadence = new AudioCadence({ everyMs: config.pipeline.audioCadenceMs });
@@ -149,7 +151,14 @@ export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeSummary>
     }
     if (opts.jsonPath !== null) track = new TrackWriter(temp.reserve(opts.jsonPath));
 
-    const windows = mediaWindows(decoder, { card, counters, inOrderQueue: AVSYNC_QUEUE, maxWaitMs: AVSYNC_MAX_WAIT_MS }).pipe(
+    const windows = mediaWindows(decoder, {
+      card,
+      counters,
+      inOrderQueue: AVSYNC_QUEUE,
+      maxWaitMs: AVSYNC_MAX_WAIT_MS,
+      // The probe saw an audio stream; if ffmpeg still cannot decode it, say so rather than quietly analyze silence.
+      onInfo: (info) => info.audioDecoded || log.warn(`${opts.input}: its audio cannot be decoded; analyzing with silence (heatmaps say hasAudio: false)`),
+    }).pipe(
       filter((w) => selector === null || selector.select(w.frame.ptsMs)),
     );
     const sub = windows.subscribe({
@@ -199,6 +208,9 @@ export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeSummary>
     await encoder?.abort();
     track?.destroy();
     temp.discard();
+    // Ctrl-C also reaches the ffmpeg children (same process group), whose deaths then look like
+    // failures of their own: the interruption is the reason.
+    if (opts.signal?.aborted) throw aborted();
     throw err instanceof AvlocError ? err : new AvlocError('INTERNAL', `analysis failed: ${describeError(err)}`, { cause: err });
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
