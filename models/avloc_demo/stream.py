@@ -48,6 +48,8 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     p.add_argument("--split-seed", type=int, default=0, help="the corpus' asset-split seed (build.py --seed)")
     p.add_argument("--no-caption", action="store_true", help="don't name the sounding object in the picture")
     p.add_argument("--log", help="also append one JSON line per switch to this file")
+    p.add_argument("--truth", help="write one JSON line per frame (pts, sounding object, every box): ground "
+                                   "truth to score heatmaps against (`avloc watch --json`, by pts)")
     p.add_argument("--fast", action="store_true", help="don't pace to real time (writing a file, tests)")
     p.add_argument("--ffmpeg", default=os.environ.get("FFMPEG_PATH") or "ffmpeg")
     a = p.parse_args(argv)
@@ -131,6 +133,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     stop = {"why": None}
     signal.signal(signal.SIGTERM, _on_sigterm)
     log = open(a.log, "a") if a.log else None
+    truth = open(a.truth, "w") if a.truth else None
     print(f"publishing {a.width}x{a.height} @ {a.fps} fps + audio to {target(a)} (Ctrl-C to stop)", flush=True)
     t0 = time.monotonic()
     n, segment, behind_noted = 0, -1, 0.0
@@ -164,6 +167,11 @@ def main(argv: Optional[List[str]] = None) -> int:
                                           "objects": [{"category": c, "box": list(b)} for c, b in zip(cats, boxes)],
                                           "size": [a.width, a.height]}) + "\n")
                     log.flush()
+            if truth:
+                who = sound.sounding(s0)
+                truth.write(json.dumps({"ptsMs": round(1000 * t, 3), "sounding": who, "category": cats[who],
+                                        "sinceSwitchMs": round(1000 * (s0 % sound.segment_n) / rate),
+                                        "boxes": [list(b) for b in view.boxes(t)], "size": [a.width, a.height]}) + "\n")
             write_all(v_fd, view.render(t, captions[sound.sounding(s0)]))
             write_all(w_fd, sound.chunk(s0, s1))
             n += 1
@@ -184,8 +192,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         except subprocess.TimeoutExpired:
             ff.kill()
             ff_rc = ff.wait()
-        if log:
-            log.close()
+        for fh in (log, truth):
+            if fh:
+                fh.close()
     if rc or (ff_rc and stop["why"] is None):
         print(f"ffmpeg stopped (exit {ff_rc}) after {n / a.fps:.1f} s. Is the service running and taking RTMP at "
               f"{target(a)}? (npm start)", file=sys.stderr)

@@ -7,7 +7,7 @@ import numpy as np
 
 import helpers  # noqa: F401  (puts models/ on sys.path)
 from avloc_corpus import assets, midi
-from avloc_demo import choose, soundtrack
+from avloc_demo import choose, score, soundtrack
 
 
 class Schedule(unittest.TestCase):
@@ -44,6 +44,21 @@ class Track(unittest.TestCase):
         got = np.frombuffer(pieces, "<i2")
         want = self.track.pcm[np.arange(n - 5000, n - 5000 + len(got)) % n]
         np.testing.assert_array_equal(got, want)
+
+
+class Score(unittest.TestCase):
+    def test_peaks_are_matched_by_pts_despite_a_constant_offset(self):
+        truth = [{"ptsMs": k * 1000 / 15, "sounding": k // 30 % 2, "sinceSwitchMs": k % 30 * 1000 / 15,
+                  "boxes": [[0, 0, 100, 100], [200, 0, 300, 100]], "size": [400, 100]} for k in range(120)]
+        # peaks on the sounding object, except on frame 50, where it is on the silent one
+        maps = [{"ptsMs": round(t["ptsMs"]) + 23, "peak": {"u": (50 + 200 * (t["sounding"] ^ (k == 50))) / 400, "v": 0.5}}
+                for k, t in enumerate(truth)]
+        got = score.score(truth, maps, settle_ms=1000)
+        self.assertEqual(got["heatmaps"], 120 - 4 * 15)
+        self.assertAlmostEqual(got["pts_offset_ms"], 23, delta=1)
+        self.assertAlmostEqual(got["hit"], 59 / 60)
+        self.assertAlmostEqual(got["on_a_silent_object"], 1 / 60)
+        self.assertAlmostEqual(got["chance"], 0.25)
 
 
 class SpecOnlySplit(unittest.TestCase):
