@@ -157,6 +157,9 @@ async function analyze(args: string[]): Promise<void> {
     `analyzed ${summary.analyzed} of ${summary.decoded} frames in ${(summary.analysisMs / 1000).toFixed(1)} s ` +
       `(${summary.fps.toFixed(1)} frames/s, mean batch ${summary.meanBatch.toFixed(1)}, model ${summary.model} on ${summary.device}); wrote ${wrote}\n`,
   );
+  if (summary.audioLate > 0) {
+    process.stderr.write(`note: ${summary.audioLate} frames had their audio window cut short (the input's audio ends before its video)\n`);
+  }
 }
 
 async function main(argv: string[]): Promise<void> {

@@ -62,9 +62,9 @@ export class ProgressReporter {
     this.draw(this.line(mediaMs, frames));
   }
 
-  /** Final report (always printed), ending the in-place line. */
+  /** Final report (always printed), ending the in-place line. Done is 100%, whatever the last pts. */
   finish(mediaMs: number, frames: number): void {
-    this.draw(this.line(mediaMs, frames));
+    this.draw(this.line(Math.max(mediaMs, this.opts.durationMs ?? 0), frames));
     if (this.tty) this.out.write('\n');
     this.drawn = false;
   }
