@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { firstValueFrom, filter, ReplaySubject } from 'rxjs';
+import { firstValueFrom, filter, ReplaySubject, timeout } from 'rxjs';
 import { MediaStreamTrack, RTCPeerConnection, useOPUS, useVP8 } from 'werift';
 import { createLogger } from '../../src/log.ts';
-import type { SourceEvent } from '../../src/ingest/source.ts';
+import type { Source, SourceEvent } from '../../src/ingest/source.ts';
 import { WhipIngest, type WhipHandler } from '../../src/ingest/whip-ingest.ts';
 import { reserveUdpPortPair } from '../../src/ingest/whip/udp-ports.ts';
 
@@ -35,32 +35,39 @@ function serve(ingest: WhipIngest): Promise<Server> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
-/** A WHIP publisher in Node: werift offerer whose tracks carry RTP from an ffmpeg test-pattern encoder. */
+/** A WHIP publisher in Node: werift offerer whose tracks carry RTP from an ffmpeg test-pattern encoders. */
 class NodePublisher {
   readonly pc = new RTCPeerConnection({
     codecs: { audio: [useOPUS()], video: [useVP8()] },
     iceServers: [],
     iceAdditionalHostAddresses: ['127.0.0.1'],
     iceUseIpv6: false,
+    // With the default max-compat policy werift opens one ICE transport per m-line and does not close
+    // the one BUNDLE makes unused, which keeps the test process alive.
+    bundlePolicy: 'max-bundle',
   });
-  private encoder: ChildProcess | undefined;
+  private readonly encoders: ChildProcess[] = [];
   private readonly sockets: Socket[] = [];
+  /** While false, the audio track sends nothing (its RTP from ffmpeg is dropped), as if the microphone came late. */
+  audioOn = true;
 
   async offer(): Promise<string> {
     const video = new MediaStreamTrack({ kind: 'video' });
     const audio = new MediaStreamTrack({ kind: 'audio' });
     this.pc.addTransceiver(video, { direction: 'sendonly' });
     this.pc.addTransceiver(audio, { direction: 'sendonly' });
-    const vport = await this.listen(video);
-    const aport = await this.listen(audio);
-    this.encoder = spawn('ffmpeg', [
-      '-hide_banner', '-loglevel', 'error', '-re',
-      '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=30',
-      '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-      '-map', '0:v', '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '300k', '-g', '15',
-      '-payload_type', '96', '-f', 'rtp', `rtp://127.0.0.1:${vport}?pkt_size=1200`,
-      '-map', '1:a', '-c:a', 'libopus', '-b:a', '48k', '-payload_type', '111', '-f', 'rtp', `rtp://127.0.0.1:${aport}`,
-    ], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const vport = await this.listen(video, () => true);
+    const aport = await this.listen(audio, () => this.audioOn);
+    // One encoder per track, each paced by -re on its own input: in a single ffmpeg the two
+    // streams come out in bursts (the slower encoder holds the other back), unlike a camera.
+    const encode = (args: string[]) => spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+    this.encoders.push(
+      encode(['-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=15',
+        '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '200k', '-g', '8',
+        '-payload_type', '96', '-f', 'rtp', `rtp://127.0.0.1:${vport}?pkt_size=1200`]),
+      encode(['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+        '-c:a', 'libopus', '-b:a', '48k', '-payload_type', '111', '-f', 'rtp', `rtp://127.0.0.1:${aport}`]),
+    );
     await this.pc.setLocalDescription(await this.pc.createOffer());
     if (this.pc.iceGatheringState !== 'complete') {
       await this.pc.iceGatheringStateChange.watch((s) => s === 'complete');
@@ -69,15 +76,22 @@ class NodePublisher {
   }
 
   async close(): Promise<void> {
-    this.encoder?.kill('SIGKILL');
-    for (const s of this.sockets) s.close();
+    this.stopMedia();
     await this.pc.close();
   }
 
-  private async listen(track: MediaStreamTrack): Promise<number> {
+  /** Stops the media (encoder and sockets) but leaves the peer connection up, like a frozen publisher. */
+  stopMedia(): void {
+    for (const e of this.encoders) e.kill('SIGKILL');
+    for (const s of this.sockets.splice(0)) s.close();
+  }
+
+  private async listen(track: MediaStreamTrack, on: () => boolean): Promise<number> {
     const port = await reserveUdpPortPair();
     const socket = createSocket('udp4');
-    socket.on('message', (buf) => track.writeRtp(buf));
+    socket.on('message', (buf) => {
+      if (on()) track.writeRtp(buf);
+    });
     await new Promise<void>((resolve) => socket.bind(port, '127.0.0.1', () => resolve()));
     this.sockets.push(socket);
     return port;
@@ -98,6 +112,26 @@ function runFfmpeg(args: readonly string[], guardMs = 20_000): Promise<{ code: n
   });
 }
 
+/** ffprobe's packet list for a Source: [stream index, pts seconds] in demux (≈ arrival) order. */
+function probePackets(input: readonly string[], seconds: number): Promise<Array<[number, number]>> {
+  return new Promise((resolve) => {
+    const args = ['-hide_banner', '-loglevel', 'error', ...input, '-read_intervals', `%+${seconds}`,
+      '-show_entries', 'packet=stream_index,pts_time', '-of', 'csv=p=0'];
+    const child = spawn('ffprobe', args, { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const guard = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.on('close', () => {
+      clearTimeout(guard);
+      const rows = out.trim().split('\n').map((l) => l.split(',').map(Number));
+      resolve(rows.filter((r) => r.length >= 2 && Number.isFinite(r[1])).map((r) => [r[0]!, r[1]!]));
+    });
+  });
+}
+
+/** Bounds every wait for an event, so a broken connection fails the test instead of hanging it. */
+const GUARD_MS = 45_000;
+
 describe('WHIP ingest', () => {
   let ingest: WhipIngest;
   let server: Server;
@@ -105,7 +139,7 @@ describe('WHIP ingest', () => {
   const events = new ReplaySubject<SourceEvent>();
 
   before(async () => {
-    ingest = new WhipIngest({ log: createLogger('whip-test', (process.env.AVLOC_LOG_LEVEL as 'warn' | undefined) ?? 'warn'), stallTimeoutMs: 5000 });
+    ingest = new WhipIngest({ stallTimeoutMs: 1500, log: createLogger('whip-test', (process.env.AVLOC_LOG_LEVEL as 'warn' | undefined) ?? 'warn') });
     ingest.events$.subscribe(events);
     await ingest.start();
     server = await serve(ingest);
@@ -153,7 +187,7 @@ describe('WHIP ingest', () => {
       await publisher.close();
       await rm(out, { recursive: true, force: true });
     });
-    const started = firstValueFrom(events.pipe(filter((e) => e.type === 'started' && e.source.id === 'cam1')));
+    const started = firstValueFrom(events.pipe(filter((e) => e.type === 'started' && e.source.id === 'cam1'), timeout(GUARD_MS)));
 
     const res = await fetch(`${base}/whip/cam1`, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: await publisher.offer() });
     assert.equal(res.status, 201);
@@ -181,15 +215,15 @@ describe('WHIP ingest', () => {
     const run = await runFfmpeg([
       ...source.ffmpegInput,
       '-map', '0:v:0', '-frames:v', '10', '-s', '64x48', '-pix_fmt', 'rgb24', '-f', 'rawvideo', videoOut,
-      '-map', '0:a:0', '-t', '0.5', '-ac', '1', '-ar', '16000', '-f', 'f32le', audioOut,
+      '-map', '0:a:0', '-t', '1', '-ac', '1', '-ar', '16000', '-f', 'f32le', audioOut,
     ]);
     assert.equal(run.code, 0, run.stderr);
     assert.equal((await stat(videoOut)).size, 10 * 64 * 48 * 3);
     const audio = new Float32Array((await readFile(audioOut)).buffer.slice(0));
-    assert.ok(audio.length > 4000, `audio samples: ${audio.length}`);
+    assert.ok(audio.length >= 1600, `audio samples: ${audio.length}`); // ≥ 0.1 s; the output clock starts with the first (video) packet
     assert.ok(audio.some((s) => Math.abs(s) > 0.05), 'the sine tone decoded as silence');
 
-    const ended = firstValueFrom(events.pipe(filter((e) => e.type === 'ended' && e.id === 'cam1')));
+    const ended = firstValueFrom(events.pipe(filter((e) => e.type === 'ended' && e.id === 'cam1'), timeout(GUARD_MS)));
     const del = await fetch(`${base}${location}`, { method: 'DELETE' });
     assert.equal(del.status, 200);
     const end = await ended;
@@ -197,5 +231,56 @@ describe('WHIP ingest', () => {
     assert.equal(existsSync(sdpPath), false);
     assert.equal(ingest.session('cam1'), undefined);
     assert.equal((await fetch(`${base}${location}`, { method: 'DELETE' })).status, 404);
+  });
+
+  async function publish(id: string, publisher: NodePublisher): Promise<{ location: string; source: Source }> {
+    const started = firstValueFrom(events.pipe(filter((e) => e.type === 'started' && e.source.id === id), timeout(GUARD_MS)));
+    const res = await fetch(`${base}/whip/${id}`, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: await publisher.offer() });
+    assert.equal(res.status, 201);
+    await publisher.pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
+    const event = await started;
+    assert.ok(event.type === 'started');
+    return { location: res.headers.get('location') ?? '', source: event.source };
+  }
+
+  test('audio that starts after video is placed on ffmpeg\'s timeline by the sender reports, not at 0', async (t) => {
+    const publisher = new NodePublisher();
+    publisher.audioOn = false;
+    t.after(() => publisher.close());
+    const { location, source } = await publish('sync', publisher);
+    const session = ingest.session('sync')!;
+    const packets = probePackets(source.ffmpegInput, 5);
+    // The forwarder notices when ffprobe starts listening; video then flows into it for 1.5 s before any audio.
+    for (let i = 0; session.stats.consumerStarts === 0; i++) {
+      assert.ok(i < 400, `ffprobe never seen listening: ${JSON.stringify(session.stats)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await new Promise((r) => setTimeout(r, 1500));
+    publisher.audioOn = true;
+    const rows = await packets;
+    const firstAudio = rows.findIndex(([stream]) => stream === 1);
+    assert.ok(firstAudio > 0, `no audio after video in ${rows.length} packets`);
+    const audioPts = rows[firstAudio]![1];
+    const videoBefore = rows.slice(0, firstAudio).filter(([stream]) => stream === 0);
+    const videoPts = videoBefore[videoBefore.length - 1]![1];
+    // Each RTP stream on its own would start at 0 in ffmpeg; with the reports, audio starts where the
+    // video is (the exact offset depends on the publisher's pacing, so only the gross effect is checked).
+    assert.ok(audioPts > 0.75, `audio starts at ${audioPts} s although ${videoPts} s of video came first`);
+    assert.ok(Math.abs(audioPts - videoPts) < 1, `audio ${audioPts} s vs video ${videoPts} s arriving together`);
+    await fetch(`${base}${location}`, { method: 'DELETE' });
+  });
+
+  test('a publisher whose media stops is ended after the stall timeout and its files are freed', async (t) => {
+    const publisher = new NodePublisher();
+    t.after(() => publisher.close());
+    const { source } = await publish('stall', publisher);
+    const sdpPath = source.ffmpegInput[source.ffmpegInput.length - 1]!;
+    assert.equal(existsSync(sdpPath), true);
+    const ended = firstValueFrom(events.pipe(filter((e) => e.type === 'ended' && e.id === 'stall'), timeout(GUARD_MS)));
+    publisher.stopMedia();
+    const end = await ended;
+    assert.match(end.type === 'ended' ? end.reason : '', /no packets for 1500 ms|peer connection/);
+    assert.equal(existsSync(sdpPath), false);
+    assert.equal(ingest.session('stall'), undefined);
   });
 });

@@ -30,6 +30,8 @@ export interface RtpForwarderCounters {
   senderReports: number;
   /** Datagrams refused because nobody listened on the port (ffmpeg not started yet, or restarting). */
   refused: number;
+  /** Total |moves| of the stream's clock anchor (ms): arrival jitter early on, then the switch to the publisher's clock. */
+  anchorCorrectionMs: number;
 }
 
 /** Header fields the forwarder needs from a received RTP packet. */
@@ -38,6 +40,9 @@ export interface RtpHeaderInfo {
   readonly timestamp: number;
 }
 
+/** Anchor moves smaller than this are jitter, not worth a step in ffmpeg's timestamps. */
+const ANCHOR_SLACK_MS = 15;
+
 /** Sending this long without a refusal means ffmpeg is listening again. */
 const CONSUMER_SETTLE_MS = 250;
 
@@ -45,12 +50,14 @@ const CONSUMER_SETTLE_MS = 250;
  * Sends one received RTP stream to ffmpeg over loopback UDP, with RTCP sender reports of its own.
  *
  * A/V sync: ffmpeg's RTP demuxer aligns the streams of one SDP only through the NTP times in their
- * sender reports; without them every stream starts at 0 at its own first packet. The publisher's
- * reports come late (Chrome: audio after ~2.5 s) and on the publisher's clock, so instead each
- * forwarder anchors its stream at the local wall time its first packet arrived and describes every
- * later timestamp by that one linear map (wall = anchor + Δrtp / clockRate). Both streams thus share
- * the local wall clock as origin; the error is the difference in network delay of the two first
- * packets (milliseconds on a LAN).
+ * sender reports; without them every stream starts at 0 at its own first packet. So each forwarder
+ * keeps a linear map from its stream's RTP ticks to local wall time (`anchor` = wall time of the
+ * stream's first tick) and describes it in every report it sends:
+ * - until the publisher's own sender report for the stream arrives, the anchor comes from arrival
+ *   times (the least-delayed packet so far, so a late first packet does not shift the stream);
+ * - from then on, from the publisher's reports (its capture clock, shared by its audio and video),
+ *   moved onto the local clock by one offset per session (see WhipSession). This is what WebRTC
+ *   receivers use for lip sync, and it survives a publisher whose packets come in bursts.
  *
  * The reports travel on the RTP port itself (rtcp-mux): ffmpeg's RTP parser recognizes RTCP by its
  * payload type on either socket, and one socket keeps the order, so the report ahead of a packet
@@ -58,7 +65,7 @@ const CONSUMER_SETTLE_MS = 250;
  * a stream would get pts from its own origin, then jump when the report is read.
  */
 export class RtpForwarder {
-  readonly counters: RtpForwarderCounters = { packets: 0, octets: 0, dropped: 0, sendErrors: 0, senderReports: 0, refused: 0 };
+  readonly counters: RtpForwarderCounters = { packets: 0, octets: 0, dropped: 0, sendErrors: 0, senderReports: 0, refused: 0, anchorCorrectionMs: 0 };
   private readonly socket: Socket;
   private readonly maxQueued: number;
   private lastReportMs = -Infinity;
@@ -71,6 +78,8 @@ export class RtpForwarder {
   /** RTP ticks since the anchor packet, unwrapped past 2^32. */
   private extendedTicks = 0;
   private anchored = false;
+  /** True once the anchor follows the publisher's sender reports. */
+  private publisherClock = false;
 
   private constructor(private readonly options: RtpForwarderOptions, socket: Socket) {
     this.socket = socket;
@@ -119,6 +128,13 @@ export class RtpForwarder {
       this.lastTimestamp = header.timestamp;
     }
     const now = nowMs();
+    // Before the publisher's clock is known: the least-delayed packet so far sets the anchor, so a
+    // first packet that came late (a burst after connecting) does not shift this stream for good.
+    const impliedAnchor = now - (this.extendedTicks / this.options.clockRate) * 1000;
+    if (!this.publisherClock && impliedAnchor < this.anchorWallMs - ANCHOR_SLACK_MS) {
+      this.counters.anchorCorrectionMs += this.anchorWallMs - impliedAnchor;
+      this.anchorWallMs = impliedAnchor;
+    }
     if (this.consumerAbsent && now - this.lastRefusedMs > CONSUMER_SETTLE_MS) {
       this.consumerAbsent = false;
       this.options.onConsumerActive?.();
@@ -128,6 +144,21 @@ export class RtpForwarder {
       this.sendSenderReport();
     }
     this.send(packet, true);
+  }
+
+  /**
+   * Adopts the publisher's clock from one of its sender reports: `wallMs` is the report's NTP time
+   * already moved onto the local clock, `rtpTimestamp` the RTP time it names.
+   */
+  applyPublisherReport(wallMs: number, rtpTimestamp: number): void {
+    if (this.closed || !this.anchored) return;
+    const ticks = this.extendedTicks + ((rtpTimestamp - this.lastTimestamp) | 0);
+    const anchor = wallMs - (ticks / this.options.clockRate) * 1000;
+    if (!this.publisherClock || Math.abs(anchor - this.anchorWallMs) > ANCHOR_SLACK_MS) {
+      this.counters.anchorCorrectionMs += Math.abs(anchor - this.anchorWallMs);
+      this.anchorWallMs = anchor;
+    }
+    this.publisherClock = true;
   }
 
   close(): void {

@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RTCPeerConnection, useH264, useOPUS, useVP8 } from 'werift';
+import { RTCPeerConnection, RtcpSrPacket, useH264, useOPUS, useVP8 } from 'werift';
 import type { MediaStreamTrack, RTCRtpCodecParameters, RTCRtpTransceiver, RtpPacket } from 'werift';
 import { AvlocError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
@@ -41,6 +41,8 @@ export interface WhipSessionStats {
   readonly keyframeRequests: number;
   /** Video packets that started a keyframe. */
   readonly keyframes: number;
+  /** Times a forwarder saw ffmpeg start listening after nobody did (per track): decoder (re)starts. */
+  readonly consumerStarts: number;
   /** Packets whose payload type is not the one the SDP file declares (codec switch mid-stream). */
   readonly unexpectedPayloadType: number;
 }
@@ -52,6 +54,9 @@ interface Leg {
   readonly transceiver: RTCRtpTransceiver;
   track?: MediaStreamTrack;
 }
+
+/** Seconds between the NTP epoch (1900) and the Unix epoch (1970). */
+const NTP_UNIX_OFFSET_S = 2_208_988_800;
 
 /** ffmpeg flags for reading the forwarded RTP: a reorder window for NACK retransmits, large socket buffers. */
 const FFMPEG_RTP_FLAGS = [
@@ -87,10 +92,12 @@ export class WhipSession implements Source {
   private waitingForKeyframe = true;
   private keyframeRequests = 0;
   private keyframes = 0;
+  private consumerStarts = 0;
   private unexpectedPayloadType = 0;
   private watchdog: NodeJS.Timeout | undefined;
   private lastKeyframeRequestMs = 0;
   private closing: Promise<void> | undefined;
+  private publisherClockOffsetMs: number | undefined;
 
   private constructor(
     private readonly options: WhipSessionOptions,
@@ -138,6 +145,7 @@ export class WhipSession implements Source {
       ...(audio ? { audio: { ...audio } } : {}),
       keyframeRequests: this.keyframeRequests,
       keyframes: this.keyframes,
+      consumerStarts: this.consumerStarts,
       unexpectedPayloadType: this.unexpectedPayloadType,
     };
   }
@@ -201,6 +209,7 @@ export class WhipSession implements Source {
         clockRate: codec.clockRate,
         onConsumerActive: () => {
           this.options.log.debug('ffmpeg listening, requesting a keyframe', { id: this.id, kind });
+          this.consumerStarts++;
           if (kind === 'video') this.requestKeyframe();
         },
       });
@@ -262,6 +271,9 @@ export class WhipSession implements Source {
     if (leg.track) return;
     leg.track = track;
     track.onReceiveRtp.subscribe((rtp) => this.onRtp(leg, rtp));
+    track.onReceiveRtcp.subscribe((rtcp) => {
+      if (rtcp instanceof RtcpSrPacket) this.onPublisherReport(leg, rtcp);
+    });
   }
 
   private onRtp(leg: Leg, rtp: RtpPacket): void {
@@ -291,6 +303,18 @@ export class WhipSession implements Source {
     }
   }
 
+
+  /**
+   * The publisher's sender reports put its audio and video on one capture clock. One offset per
+   * session (from the first report: local arrival time minus its NTP time) moves that clock onto the
+   * local one, so both forwarders keep describing the same origin to ffmpeg.
+   */
+  private onPublisherReport(leg: Leg, sr: RtcpSrPacket): void {
+    const ntp = sr.senderInfo.ntpTimestamp;
+    const senderMs = (Number(ntp >> 32n) - NTP_UNIX_OFFSET_S) * 1000 + (Number(ntp & 0xffffffffn) / 2 ** 32) * 1000;
+    this.publisherClockOffsetMs ??= nowMs() - senderMs;
+    leg.forwarder.applyPublisherReport(senderMs + this.publisherClockOffsetMs, sr.senderInfo.rtpTimestamp);
+  }
 
   private checkTimers(): void {
     const now = nowMs();
