@@ -14,6 +14,12 @@ does the same in under five minutes with fewer stream counts and shorter stretch
 the tables below and writes JSON, Markdown and an SVG plot to \`bench/out/\`; \`--docs\` also
 refreshes this page and \`docs/bench/\`.
 
+Options: \`--model DIR\` (default: the service's default model, else the random-weight fixture, and the
+run says so), \`--device cpu|cuda\` (passed to the service and to the ceiling's sessions),
+\`--intra-op-threads N\`, \`--no-preview\`, \`--only ceiling,saturation,soak,naive\`, \`--streams 1,2,4\`,
+\`--duration S\`, \`--soak S\`, \`--out DIR\`. \`node --import tsx bench/render.ts RUN.json [--docs]\`
+re-renders a saved run without measuring again.
+
 ## What is measured
 
 1. **Ceiling** — the bundle's visual and audio graphs called back to back through the service's own
