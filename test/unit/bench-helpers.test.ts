@@ -79,3 +79,24 @@ test('bench args: quick defaults, --only validation, --device pass-through', () 
   assert.throws(() => parseBenchArgs(['--only', 'ceiling,bogus']), /unknown part/);
   assert.throws(() => parseBenchArgs(['--device', 'tpu']), /cpu or cuda/);
 });
+
+test('targets: saturation is judged where frames were skipped; latency budget is inference p50 + two frames', async () => {
+  const { checkTargets, latencyBudgetMs } = await import('../../bench/report/targets.ts');
+  const { windowStats: ws } = await import('../../bench/parts/window-stats.ts');
+  assert.equal(Math.round(latencyBudgetMs(10, 30)), 77);
+  const usage = { cpuPct: 0, rssMiB: 0, peakRssMiB: 0, processes: 0 };
+  // Stream a: 20 frames decoded, 10 skipped, 10 analyzed over the window; 1 s; batch 2; inference 5 ms.
+  const stats = ws([msg('a', 0), msg('a', 10)], 1);
+  const report = {
+    fps: 30,
+    ceiling: { rows: [], audioPerFrame: 0, frameCeiling: [{ batch: 1, framesPerS: 2 }, { batch: 2, framesPerS: 2 }] },
+    saturation: [{ streams: 1, stats, service: usage, decoders: usage, publishers: usage, loopDelay: null, load: '', notes: [] }],
+    targets: [],
+    notes: [],
+  } as unknown as Parameters<typeof checkTargets>[0];
+  const [sat, lat, soak, naive] = checkTargets(report);
+  assert.equal(sat?.met, true, '2 heatmaps/s against a ceiling of 2/s');
+  assert.equal(lat?.met, true, 'p99 20 ms within 5 + 66.7 ms');
+  assert.equal(soak?.met, null);
+  assert.equal(naive?.met, null);
+});
