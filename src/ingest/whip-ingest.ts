@@ -83,8 +83,14 @@ export class WhipIngest implements Ingest {
         throw err;
       }
       if (this.closed) {
+        this.sessions.delete(id);
         await session.end('ingest closed', false);
         return sendText(res, 503, 'WHIP ingest is shutting down');
+      }
+      if (session.ended) {
+        // It failed in the moment between answering and being registered (its onEnded found 'pending').
+        this.sessions.delete(id);
+        return sendText(res, 500, 'WHIP session ended while it was being set up');
       }
       this.sessions.set(id, session);
       const path = (req.url ?? `/whip/${id}`).split('?')[0]!.replace(/\/$/, '');

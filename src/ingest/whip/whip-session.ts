@@ -167,6 +167,11 @@ export class WhipSession implements Source {
     });
   }
 
+  /** True once end() or close() has been called. */
+  get ended(): boolean {
+    return this.closing !== undefined;
+  }
+
   close(): Promise<void> {
     return this.end('closed', true);
   }
