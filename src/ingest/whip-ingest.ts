@@ -24,6 +24,8 @@ export interface WhipIngestOptions {
   /** Where per-stream temp dirs (SDP files) go. Default os.tmpdir(). */
   readonly tmpRoot?: string;
   readonly maxOfferBytes?: number;
+  /** Publishers accepted at once (including those negotiating); more get 503. Default 16. */
+  readonly maxSessions?: number;
   readonly log?: Logger;
 }
 
@@ -71,6 +73,10 @@ export class WhipIngest implements Ingest {
       if (this.sessions.has(id)) {
         req.resume();
         return sendText(res, 409, `stream "${id}" is already being published`);
+      }
+      if (this.sessions.size >= (this.options.maxSessions ?? 16)) {
+        req.resume();
+        return sendText(res, 503, 'too many WHIP publishers right now', { 'Retry-After': '10' });
       }
       this.sessions.set(id, 'pending');
       let session: WhipSession;

@@ -170,6 +170,20 @@ describe('WHIP ingest', () => {
     assert.equal(ingest.session('cam1'), undefined);
   });
 
+  test('a publisher beyond maxSessions gets 503 and nothing is held for it', async (t) => {
+    const full = new WhipIngest({ maxSessions: 0, log: createLogger('whip-test', 'silent') });
+    const fullServer = await serve(full);
+    t.after(async () => {
+      await full.close();
+      await new Promise((resolve) => fullServer.close(resolve));
+    });
+    const url = `http://127.0.0.1:${(fullServer.address() as AddressInfo).port}/whip/cam9`;
+    const res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: 'v=0' });
+    assert.equal(res.status, 503);
+    assert.equal(res.headers.get('retry-after'), '10');
+    assert.equal(full.session('cam9'), undefined);
+  });
+
   test('DELETE of an unknown resource is 404, PATCH is 405, OPTIONS allows CORS', async () => {
     assert.equal((await fetch(`${base}/whip/nope/123`, { method: 'DELETE' })).status, 404);
     const patch = await fetch(`${base}/whip/nope/123`, { method: 'PATCH', headers: { 'Content-Type': 'application/trickle-ice-sdpfrag' }, body: 'a=x' });
