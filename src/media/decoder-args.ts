@@ -22,6 +22,11 @@ export interface DecoderArgsOptions {
   readonly previewHeight: number | null;
   /** mjpeg -q:v, 2 (best) .. 31. */
   readonly previewQuality: number;
+  /**
+   * Offline `--fps N`: keep only the first frame at or after the start of each 1/N s slot
+   * (floor(t × N) grows), before scaling and previews, so unselected frames cost only their decode.
+   */
+  readonly selectFps?: number;
 }
 
 export const FD_RGB = 3;
@@ -42,13 +47,16 @@ export function buildDecoderArgs(o: DecoderArgsOptions): string[] {
   args.push(...o.input);
   const graph: string[] = [];
   const preview = o.previewHeight !== null;
+  const n = o.selectFps;
+  // The 1e-6 slack keeps t = k/N exactly in slot k despite floating point (as FrameSlots does).
+  const select = n !== undefined && n > 0 ? `select='isnan(prev_selected_t)+gte(floor(t*${n}+1e-6)-floor(prev_selected_t*${n}+1e-6)\,1)',` : '';
   if (preview) {
-    graph.push('[0:v:0]split=2[vm][vp]');
+    graph.push(`[0:v:0]${select}split=2[vm][vp]`);
     graph.push(`[vm]scale=${o.width}:${o.height},format=rgb24,showinfo[vout]`);
     // Never upscale a preview: a 240p camera gets a 240p preview, not a blurrier, bigger one.
     graph.push(`[vp]scale=-2:'min(${o.previewHeight},ih)'[pout]`);
   } else {
-    graph.push(`[0:v:0]scale=${o.width}:${o.height},format=rgb24,showinfo[vout]`);
+    graph.push(`[0:v:0]${select}scale=${o.width}:${o.height},format=rgb24,showinfo[vout]`);
   }
   if (o.withAudio) {
     graph.push(`[0:a:0]aresample=${o.sampleRate}:async=1:first_pts=0,aformat=sample_fmts=flt:channel_layouts=mono[aout]`);

@@ -76,6 +76,8 @@ export interface DecoderOptions {
   /** JPEG previews at this height (aspect kept); omit or null for none. */
   readonly previewHeight?: number | null;
   readonly previewQuality?: number;
+  /** Offline `--fps N`: decode everything, deliver only the first frame of each 1/N s slot (see decoder-args). */
+  readonly selectFps?: number;
   /** Audio chunk length (default 20 ms). */
   readonly audioChunkMs?: number;
   readonly ffmpegPath?: string;
@@ -265,6 +267,7 @@ export class Decoder {
       withAudio,
       previewHeight,
       previewQuality: this.opts.previewQuality ?? 5,
+      ...(this.opts.selectFps !== undefined ? { selectFps: this.opts.selectFps } : {}),
     });
     // Continue the timeline where the previous run ended (see the class comment).
     if (this.lastPtsMs > -Infinity || this.audioSamplesOut > 0) {
