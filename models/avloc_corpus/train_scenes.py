@@ -60,6 +60,17 @@ def augment(u8: torch.Tensor, size: int, g: torch.Generator) -> torch.Tensor:
     return torch.stack(out)
 
 
+@torch.no_grad()
+def visual_maps(v_encoder, images: torch.Tensor, size: int) -> torch.Tensor:
+    """Fixed encoder maps [N, 2, C, h, w] (float16) for the plain and the flipped scene."""
+    v_encoder.eval()
+    out = []
+    for i in range(0, len(images), 64):
+        x = to_input(images[i:i + 64], size)
+        out.append(torch.stack([v_encoder(x), v_encoder(x.flip(3))], 1).half())
+    return torch.cat(out)
+
+
 def evaluate(model: AVIN, images: torch.Tensor, afeat: torch.Tensor, gt: torch.Tensor, size: int) -> dict:
     model.eval()
     heats = []
@@ -86,6 +97,10 @@ def main(argv=None) -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--minutes", type=float, default=0, help="stop after the epoch that passes this budget")
     p.add_argument("--resume", action="store_true")
+    p.add_argument("--freeze-visual", action="store_true",
+                   help="keep the pretrained visual ResNet fixed and train only the two projections (its maps "
+                        "for 2 views per scene, plain and flipped, are computed once): thousands of steps in "
+                        "minutes on a CPU")
     p.add_argument("--limit", type=int, default=0, help="use only the first N train/val scenes (smoke tests)")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
@@ -122,6 +137,11 @@ def main(argv=None) -> None:
         va_af = audio_features(model.a_encoder, va["waves"], cfg.window_samples, 1)[:, 0]
         torch.save((tr_af, va_af), feat_cache + ".tmp")
         os.replace(feat_cache + ".tmp", feat_cache)
+    tr_vf = None
+    if a.freeze_visual:
+        for prm in model.v_encoder.parameters():
+            prm.requires_grad = False
+        tr_vf = visual_maps(model.v_encoder, tr["images"], cfg.image_size)
     va_gt = gt_maps(va["items"], va["images"].shape[2], va["images"].shape[1])
     log(f"data ready: train {tuple(tr['images'].shape)}, audio feats {tuple(tr_af.shape)}, "
         f"val {len(va_gt)} ({time.time() - t_start:.0f} s)")
@@ -151,13 +171,19 @@ def main(argv=None) -> None:
         g = torch.Generator().manual_seed(a.seed * 1000 + epoch)   # replayable order after resume
         perm = torch.randperm(N, generator=g)
         model.train()
+        if a.freeze_visual:
+            model.v_encoder.eval()      # fixed BN statistics too
         t0, sums, n = time.time(), {}, 0
         for i in range(0, N - bs + 1, bs):
             idx = perm[i:i + bs]
-            img = augment(tr["images"][idx], cfg.image_size, g)
             win = torch.randint(0, tr_af.shape[1], (len(idx),), generator=g)
             fa = model.a_proj(tr_af[idx, win])
-            losses = loss_for(a.method, model.visual_map(img), fa, cfg)
+            if tr_vf is not None:
+                view = torch.randint(0, tr_vf.shape[1], (len(idx),), generator=g)
+                fv_map = model.v_proj(tr_vf[idx, view].float())
+            else:
+                fv_map = model.visual_map(augment(tr["images"][idx], cfg.image_size, g))
+            losses = loss_for(a.method, fv_map, fa, cfg)
             opt.zero_grad()
             losses["loss"].backward()
             opt.step()
