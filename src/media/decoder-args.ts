@@ -48,8 +48,9 @@ export function buildDecoderArgs(o: DecoderArgsOptions): string[] {
   const graph: string[] = [];
   const preview = o.previewHeight !== null;
   const n = o.selectFps;
-  // The 1e-6 slack keeps t = k/N exactly in slot k despite floating point (as FrameSlots does).
-  const select = n !== undefined && n > 0 ? `select='isnan(prev_selected_t)+gte(floor(t*${n}+1e-6)-floor(prev_selected_t*${n}+1e-6)\,1)',` : '';
+  // The 1e-6 slack keeps t = k/N exactly in slot k despite floating point (as FrameSlots does);
+  // the single quotes keep the expression's comma from splitting the filter chain.
+  const select = n !== undefined && n > 0 ? `select='isnan(prev_selected_t)+gte(floor(t*${n}+1e-6)-floor(prev_selected_t*${n}+1e-6),1)',` : '';
   if (preview) {
     graph.push(`[0:v:0]${select}split=2[vm][vp]`);
     graph.push(`[vm]scale=${o.width}:${o.height},format=rgb24,showinfo[vout]`);

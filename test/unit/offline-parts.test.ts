@@ -133,7 +133,7 @@ test('decoder args with selectFps: the --fps selection runs in ffmpeg before sca
   const { buildDecoderArgs } = await import('../../src/media/decoder-args.ts');
   const base = { input: ['-i', 'x.mp4'], live: false, width: 8, height: 8, sampleRate: 16000, withAudio: true, previewQuality: 3 };
   const graph = (a: string[]) => a[a.indexOf('-filter_complex') + 1]!;
-  assert.match(graph(buildDecoderArgs({ ...base, previewHeight: 360, selectFps: 5 })), /^\[0:v:0\]select='isnan\(prev_selected_t\)\+gte\(floor\(t\*5\+1e-6\)-floor\(prev_selected_t\*5\+1e-6\)\\,1\)',split=2/);
+  assert.match(graph(buildDecoderArgs({ ...base, previewHeight: 360, selectFps: 5 })), /^\[0:v:0\]select='isnan\(prev_selected_t\)\+gte\(floor\(t\*5\+1e-6\)-floor\(prev_selected_t\*5\+1e-6\),1\)',split=2/);
   assert.match(graph(buildDecoderArgs({ ...base, previewHeight: null, selectFps: 2.5 })), /^\[0:v:0\]select='.*t\*2\.5.*',scale=8:8/);
   assert.doesNotMatch(graph(buildDecoderArgs({ ...base, previewHeight: null })), /select/);
 });
