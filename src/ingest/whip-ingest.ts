@@ -109,10 +109,12 @@ export class WhipIngest implements Ingest {
       res.end(session.answerSdp);
       this.log.info('WHIP offer answered', { id, resource: session.resourceId });
     } catch (err) {
-      const invalid = err instanceof AvlocError && err.code === 'PROTOCOL_INVALID';
-      if (!invalid) this.log.warn('WHIP offer failed', { id, err: describeError(err) });
-      // werift throws plain Errors for SDP it cannot parse or negotiate: those are the client's fault too.
-      sendText(res, invalid || !(err instanceof AvlocError) ? 400 : 500, `bad WHIP offer: ${err instanceof AvlocError ? err.message : describeError(err)}`);
+      if (err instanceof AvlocError && err.code === 'PROTOCOL_INVALID') {
+        sendText(res, 400, `bad WHIP offer: ${err.message}`);
+      } else {
+        this.log.warn('WHIP offer failed', { id, err: describeError(err) });
+        sendText(res, 500, `could not set up the WHIP session: ${describeError(err)}`);
+      }
     }
   };
 

@@ -8,6 +8,7 @@ import { buildSenderReport } from '../../src/ingest/whip/sender-report.ts';
 
 const chromeLikeOffer = [
   'v=0', 'o=- 1 2 IN IP4 127.0.0.1', 's=-', 't=0 0', 'a=group:BUNDLE 0 1',
+  'a=ice-ufrag:abcd', 'a=ice-pwd:0123456789abcdef012345', 'a=fingerprint:sha-256 AB:CD',
   'm=audio 9 UDP/TLS/RTP/SAVPF 111 0', 'c=IN IP4 0.0.0.0', 'a=mid:0', 'a=sendonly',
   'a=rtpmap:111 opus/48000/2', 'a=rtcp-fb:111 transport-cc', 'a=fmtp:111 minptime=10;useinbandfec=1', 'a=rtpmap:0 PCMU/8000',
   'm=video 9 UDP/TLS/RTP/SAVPF 96 97 102 103 98', 'c=IN IP4 0.0.0.0', 'a=mid:1', 'a=sendonly',
@@ -35,7 +36,9 @@ test('filterOffer refuses SDP that is not SDP, or has no audio/video, with PROTO
   invalid(() => filterOffer('hello'), /must start with "v=0"/);
   invalid(() => filterOffer('v=0\r\nthis is not sdp\r\n'), /bad line/);
   invalid(() => filterOffer('v=0\r\ns=-\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n'), /neither an audio nor a video/);
-  invalid(() => filterOffer('v=0\r\nm=video 9 RTP/AVP 98\r\na=rtpmap:98 VP9/90000\r\n'), /no supported video codec.*VP9/);
+  invalid(() => filterOffer('v=0\r\nm=video 9 RTP/AVP 96\r\na=rtpmap:96 VP8/90000\r\n'), /no a=ice-ufrag/);
+  invalid(() => filterOffer(chromeLikeOffer.replace(/a=fingerprint:.*\r\n/, '')), /no a=fingerprint/);
+  invalid(() => filterOffer(chromeLikeOffer.replace(/m=video[\s\S]*$/, 'm=video 9 RTP/AVP 98\r\na=rtpmap:98 VP9/90000')), /no supported video codec.*VP9/);
 });
 
 test('isKeyframe reads VP8 payload descriptors and H.264 NAL types', () => {

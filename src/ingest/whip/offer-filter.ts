@@ -48,6 +48,12 @@ export function filterOffer(sdp: string): FilteredOffer {
   if (!sections.some((s) => s.kind === 'audio' || s.kind === 'video')) {
     throw new AvlocError('PROTOCOL_INVALID', 'SDP offer has neither an audio nor a video section');
   }
+  // Without these werift answers happily and the connection fails a moment later; say why up front.
+  for (const attr of ['ice-ufrag', 'ice-pwd', 'fingerprint']) {
+    if (!lines.some((l) => l.startsWith(`a=${attr}:`))) {
+      throw new AvlocError('PROTOCOL_INVALID', `SDP offer has no a=${attr}: WHIP needs a WebRTC offer (ICE + DTLS-SRTP)`);
+    }
+  }
   const kinds: MediaKind[] = [];
   const out = [...session];
   for (const section of sections) {

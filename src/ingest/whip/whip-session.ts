@@ -151,9 +151,10 @@ export class WhipSession implements Source {
   }
 
   /**
-   * Asks the publisher for a keyframe (RTCP PLI). The decoder should call it when ffmpeg (re)starts:
-   * browsers send keyframes only on request, and ffmpeg cannot decode until one arrives. PLI is then
-   * repeated every keyframeRetryMs until a keyframe is forwarded.
+   * Asks the publisher for a keyframe (RTCP PLI): browsers send keyframes only on request, and an
+   * ffmpeg cannot decode until one arrives. Called when media starts and whenever a forwarder sees
+   * an ffmpeg start listening (so decoder restarts need nothing); the decoder may call it as well.
+   * PLI is then repeated every keyframeRetryMs until a keyframe is forwarded.
    */
   requestKeyframe(): void {
     this.waitingForKeyframe = true;
@@ -196,7 +197,13 @@ export class WhipSession implements Source {
     const { pc } = this;
     // werift announces remote tracks during setRemoteDescription, before the legs below exist.
     pc.onTrack.subscribe((track) => this.onTrack(track));
-    await pc.setRemoteDescription({ type: 'offer', sdp: this.options.offerSdp });
+    try {
+      await pc.setRemoteDescription({ type: 'offer', sdp: this.options.offerSdp });
+    } catch (err) {
+      // werift throws plain Errors for offers it cannot parse or negotiate: the publisher's fault.
+      const msg = err instanceof Error ? err.message : String(err);
+      throw new AvlocError('PROTOCOL_INVALID', `offer rejected by the WebRTC stack: ${msg}`, { cause: err });
+    }
     const tracks: RtpSdpTrack[] = [];
     for (const transceiver of pc.getTransceivers()) {
       const kind = transceiver.kind;
