@@ -43,7 +43,7 @@ describe('web viewer: publish my camera over WHIP', () => {
     if (work) await rm(work, { recursive: true, force: true });
   });
 
-  it('publishes the fake camera and draws the heatmaps that come back', async () => {
+  it('publishes the fake camera and draws the heatmaps that come back', async (t) => {
     const id = 'e2e-cam';
     await page.fill('#publish-id', id);
     await page.click('#publish-start');
@@ -60,6 +60,12 @@ describe('web viewer: publish my camera over WHIP', () => {
     assert.ok(new Set(px.map((p) => p.join(','))).size > 20, 'the tile should show a picture, not a flat fill');
     // The microphone was on, so the server must not flag this stream as silent.
     assert.equal(await page.isHidden(`.tile[data-stream="${id}"] .badge-warn`), true);
+    // The end-to-end latency the viewer shows for a WHIP stream (reported, not timed: the figure
+    // depends on the machine; the assertion is only that it is a real, non-negative number).
+    await waitForDrawn(page, id, 10, 30_000);
+    const latency = (await page.textContent(`.tile[data-stream="${id}"] [data-stat="latency"]`)) ?? '';
+    assert.match(latency, /^\d+ ms$/);
+    t.diagnostic(`viewer latency, WHIP stream: ${latency}`);
     await page.screenshot({ path: join(resultsDir, 'viewer-whip.png') });
   });
 

@@ -56,7 +56,7 @@ describe('web viewer with the live service', () => {
     assert.match((await page.textContent('#connection')) ?? '', /connected/);
   });
 
-  it('lists an RTMP stream and draws its frames with a changing heatmap overlay', async () => {
+  it('lists an RTMP stream and draws its frames with a changing heatmap overlay', async (t) => {
     const id = 'e2e-rtmp';
     publishers.push(startRtmpPublisher(`rtmp://127.0.0.1:${service.rtmpPort}/live/${id}`));
     await page.waitForSelector(`.stream[data-stream="${id}"]`, { timeout: 30_000 });
@@ -90,6 +90,7 @@ describe('web viewer with the live service', () => {
     // Regression: capture times anchored on the (late) first frame made this negative.
     const latency = (await page.textContent(`.tile[data-stream="${id}"] [data-stat="latency"]`)) ?? '';
     assert.match(latency, /^\d+ ms$/);
+    t.diagnostic(`viewer latency, RTMP stream: ${latency}`);
     const fps = Number(((await page.textContent(`.tile[data-stream="${id}"] [data-stat="fps"]`)) ?? '').split(' ')[0]);
     assert.ok(fps > 0, `analyzed fps should be positive, got ${fps}`);
 
