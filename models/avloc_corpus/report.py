@@ -65,7 +65,7 @@ def breakdown(ciou: np.ndarray, items) -> dict:
 
 def overlay(img_u8: np.ndarray, heat: torch.Tensor, item, label: str) -> Image.Image:
     S = img_u8.shape[0]
-    h = normalize_maps(upsample(heat[None], S))[0].numpy()
+    h = np.nan_to_num(normalize_maps(upsample(heat[None], S))[0].numpy())   # a flat map has no max
     base = Image.fromarray(img_u8).convert("RGB")
     red = np.zeros_like(img_u8)
     red[..., 0] = (h * 255).astype(np.uint8)
