@@ -234,6 +234,11 @@ export async function startServer(config: Config, log: Logger): Promise<AvlocSer
     rtmp = new RtmpIngest({ port: config.rtmp.port, host: config.rtmp.host, logger: log.child('rtmp') });
     ingests.push(rtmp);
   }
+  const relayOverflows = metrics.registry.counter(
+    'avloc_rtmp_relay_overflows_total',
+    'Decoders cut off from the RTMP relay for falling too far behind the live stream (they rejoin at the latest keyframe).',
+  );
+  metrics.registry.onCollect(() => relayOverflows.set({}, rtmp?.relayOverflows ?? 0));
   const ingestSubs = ingests.map((ingest) =>
     ingest.events$.subscribe((ev) => {
       if (ev.type === 'started') startStream(ev.source);

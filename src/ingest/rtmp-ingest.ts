@@ -34,6 +34,8 @@ export interface RtmpIngestOptions {
    * connects and says nothing, or a publisher whose network died without a FIN. Frees the id.
    */
   readonly idleTimeoutMs?: number;
+  /** Bytes a player (our decoder's ffmpeg) may have queued in this process before it is cut off (default 4 MiB). */
+  readonly relayLimitBytes?: number;
   readonly logger?: Logger;
 }
 
@@ -46,6 +48,8 @@ interface NmsSession {
   readonly streamPath: string;
   readonly isPublisher: boolean;
   readonly socket?: net.Socket;
+  /** Writes one message to this session's socket (NMS ignores backpressure here). */
+  sendBuffer(buffer: Buffer): void;
   close(): void;
 }
 
@@ -99,9 +103,11 @@ export class RtmpIngest implements Ingest {
   private readonly refused = new WeakSet<object>();
   /** Connections closed because NMS threw while parsing their bytes. */
   badConnections = 0;
+  /** Players cut off because more than relayLimitBytes waited for them (see boundRelay). */
+  relayOverflows = 0;
 
   constructor(options: RtmpIngestOptions = {}) {
-    this.opts = { port: options.port ?? 1935, host: options.host ?? '0.0.0.0', app: options.app ?? 'live', idleTimeoutMs: options.idleTimeoutMs ?? 30_000 };
+    this.opts = { port: options.port ?? 1935, host: options.host ?? '0.0.0.0', app: options.app ?? 'live', idleTimeoutMs: options.idleTimeoutMs ?? 30_000, relayLimitBytes: options.relayLimitBytes ?? 4 * 1024 * 1024 };
     this.log = options.logger ?? createLogger('rtmp');
     this.nmsLog = this.log.child('nms');
     this.events$ = this.events.asObservable();
@@ -271,7 +277,36 @@ export class RtmpIngest implements Ingest {
     // NMS would park a player of an absent stream until someone publishes; a decoder still
     // retrying an ended stream should fail fast instead (its restarts are bounded).
     else if (!this.publishers.has(s.streamName)) this.refuse(s, `play of "${s.streamName}" rejected: not live`);
+    else this.boundRelay(s);
   };
+
+  /**
+   * NMS writes every message to a player's socket with no regard for backpressure, so a decoder
+   * that reads slower than the stream arrives (a loaded machine) would make the stream pile up in
+   * this process and age without bound. Past relayLimitBytes queued, the player is cut off instead
+   * (counted): its decoder restarts and rejoins the live stream at the latest keyframe from NMS's
+   * GOP cache — skip-to-live, the scheduler's policy applied one stage earlier.
+   */
+  private boundRelay(s: NmsSession): void {
+    const send = s.sendBuffer;
+    let cut = false;
+    s.sendBuffer = (buffer: Buffer): void => {
+      if (cut) return;
+      const queued = s.socket?.writableLength ?? 0;
+      if (queued > this.opts.relayLimitBytes) {
+        cut = true;
+        this.relayOverflows++;
+        this.log.warn('player fell behind the live stream; cut off to rejoin at the latest keyframe', {
+          id: s.streamName,
+          queuedBytes: queued,
+          limitBytes: this.opts.relayLimitBytes,
+        });
+        kick(s);
+        return;
+      }
+      send(buffer);
+    };
+  }
 
   private refuse(s: NmsSession, why: string): void {
     this.refused.add(s);

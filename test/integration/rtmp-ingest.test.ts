@@ -202,3 +202,35 @@ test('a busy port is a clear start() error, and the process keeps running', { ti
     await new Promise<void>((r) => blocker.close(() => r()));
   }
 });
+
+test('a player that stops reading is cut off past the relay limit (counted); the publisher stays live', { timeout: 45_000 }, async () => {
+  const ingest = new RtmpIngest({ port: 0, host: '127.0.0.1', logger: log, relayLimitBytes: 256 * 1024 });
+  await ingest.start();
+  try {
+    const startedP = nextEvent(ingest, 'started');
+    // Lossless x264 of a noisy picture: tens of Mbit/s, so the kernel's socket buffers fill in seconds.
+    const pub = spawn(ffmpeg, [
+      '-hide_banner', '-loglevel', 'error', '-re',
+      '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25,noise=alls=80:allf=t',
+      '-t', '40', '-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '0', '-g', '25', '-pix_fmt', 'yuv420p',
+      '-f', 'flv', `rtmp://127.0.0.1:${ingest.port}/live/heavy`,
+    ], { stdio: 'ignore' });
+    children.add(pub);
+    await startedP;
+    // A player like our decoder's ffmpeg, frozen with SIGSTOP after it starts reading.
+    const player = spawn(ffmpeg, ['-hide_banner', '-loglevel', 'error', '-rtmp_live', 'live', '-i', `rtmp://127.0.0.1:${ingest.port}/live/heavy`, '-f', 'null', '-'], { stdio: 'ignore' });
+    children.add(player);
+    await new Promise((r) => setTimeout(r, 1500));
+    player.kill('SIGSTOP');
+    for (let i = 0; i < 250 && ingest.relayOverflows === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(ingest.relayOverflows, 1, 'the stalled player was cut off once');
+    assert.deepEqual(ingest.sources().map((s) => s.id), ['heavy'], 'the publisher is untouched');
+    player.kill('SIGCONT');
+    // The player's connection is gone (ffmpeg sees end of stream and exits) while the publisher still runs.
+    await exited(player);
+    assert.equal(pub.exitCode, null, 'the publisher is still publishing');
+    pub.kill('SIGKILL');
+  } finally {
+    await ingest.close();
+  }
+});
