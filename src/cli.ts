@@ -12,7 +12,7 @@ const USAGE = `avloc — real-time sound-source localization for live camera str
 
 Usage:
   avloc serve   [--config FILE] [--model DIR] [--device cpu|cuda] [--http-port N] [--rtmp-port N]
-                [--max-batch N] [--max-wait-ms N] [--deadline-ms N] [--audio-cadence-ms N] [--no-preview]
+                [--max-batch N] [--max-wait-ms N] [--deadline-ms N] [--audio-cadence-ms N] [--no-preview] [--no-worker]
   avloc watch   [WS_URL] [--stream ID] [--json]
   avloc analyze FILE|URL [--out overlay.mp4] [--json track.jsonl] [--fps N] [--model DIR]
                 [--device cpu|cuda] [--max-batch N] [--overlay-height N] [--config FILE]
@@ -36,6 +36,7 @@ const SERVE_FLAGS: Record<string, { key: string; type: 'string' | 'boolean'; num
   'audio-cadence-ms': { key: 'pipeline.audioCadenceMs', type: 'string', number: true },
   'intra-op-threads': { key: 'model.intraOpThreads', type: 'string', number: true },
   'no-preview': { key: 'preview.enabled', type: 'boolean', invert: true },
+  'no-worker': { key: 'model.worker', type: 'boolean', invert: true },
   'viewer-dir': { key: 'viewer.dir', type: 'string' },
 };
 

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import type { Config } from '../config/schema.ts';
 import { AvlocError } from '../errors.ts';
-import { OrtLocalizer } from '../inference/localizer.ts';
+import { OrtLocalizer, type Localizer, type LocalizerOptions } from '../inference/localizer.ts';
+import { WorkerLocalizer } from '../inference/worker-localizer.ts';
 import type { Logger } from '../log.ts';
 import { resolveConfigPath } from './paths.ts';
 
@@ -11,7 +12,10 @@ import { resolveConfigPath } from './paths.ts';
  */
 export const DEFAULT_MODEL_DIR = 'models/avin-synth';
 
-export async function openLocalizer(config: Pick<Config, 'model' | 'pipeline'>, log: Logger): Promise<OrtLocalizer> {
+export async function openLocalizer(
+  config: Pick<Config, 'model' | 'pipeline'>,
+  log: Logger,
+): Promise<Localizer & { readonly warnings: readonly string[] }> {
   const dir = resolveConfigPath(config.model.dir);
   if (!existsSync(dir)) {
     const hint =
@@ -20,18 +24,24 @@ export async function openLocalizer(config: Pick<Config, 'model' | 'pipeline'>, 
         : '';
     throw new AvlocError('MODEL_INVALID', `model bundle folder not found: ${dir}${hint}`);
   }
-  const localizer = await OrtLocalizer.open(dir, {
+  const opts: LocalizerOptions = {
     device: config.model.device,
     ...(config.model.intraOpThreads > 0 ? { intraOpNumThreads: config.model.intraOpThreads } : {}),
     interOpNumThreads: config.model.interOpThreads,
     maxBatchSize: config.pipeline.maxBatch,
-  });
+  };
+  // In a worker by default: ORT's session.run is synchronous and would otherwise block the event
+  // loop that relays RTMP and reads the decoders' pipes (docs/BENCHMARKS.md).
+  const localizer = config.model.worker
+    ? await WorkerLocalizer.open(dir, { ...opts, onExit: (err) => log.error(`model: ${err.message}`, { code: err.code }) })
+    : await OrtLocalizer.open(dir, opts);
   for (const w of localizer.warnings) log.warn(`model: ${w}`);
   const { card } = localizer;
   log.info('model loaded', {
     dir,
     name: card.name,
     device: localizer.device,
+    worker: config.model.worker,
     input: `${card.visual.width}x${card.visual.height}`,
     grid: card.visual.grid,
     audio: `${card.audio.sampleRate} Hz x ${card.audio.windowSeconds} s`,

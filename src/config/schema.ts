@@ -31,6 +31,8 @@ export const configSchema = z
         /** Threads inside one ONNX Runtime op; 0 lets ORT pick. */
         intraOpThreads: z.number().int().min(0).max(256).default(0),
         interOpThreads: z.number().int().min(0).max(256).default(1),
+        /** Run inference in a worker thread, off the event loop that relays RTMP and reads the decoders (false: in-process). */
+        worker: z.boolean().default(true),
       })
       .strict()
       .default({}),
