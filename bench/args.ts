@@ -15,6 +15,8 @@ export interface BenchOptions {
   readonly device: 'cpu' | 'cuda';
   /** ORT intra-op threads for the service and the ceiling; null keeps the service's default. */
   readonly intraOpThreads: number | null;
+  /** model.worker for the service (inference in a worker thread); null keeps the service's default. */
+  readonly worker: boolean | null;
   /** Run the service with JPEG previews off (they cost about as much CPU as the decode itself). */
   readonly noPreview: boolean;
   readonly outDir: string;
@@ -44,6 +46,7 @@ export const USAGE = `npm run bench -- [options]
   --model DIR          model bundle (default: the service's default, else the tiny fixture)
   --device cpu|cuda    passed through to the service and the ceiling sessions
   --intra-op-threads N ORT threads per operator, for the service and the ceiling (default: the service's)
+  --worker, --no-worker  service inference in a worker thread or on the event loop (default: the service's)
   --no-preview         service config preview.enabled = false (default: the service's default, on)
   --out DIR            where JSON, Markdown and SVG go (default bench/out)
   --only LIST          comma-separated parts: ceiling,saturation,soak,naive
@@ -76,6 +79,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
       device: { type: 'string' },
       'intra-op-threads': { type: 'string' },
       'no-preview': { type: 'boolean' },
+      worker: { type: 'boolean' },
+      'no-worker': { type: 'boolean' },
       out: { type: 'string' },
       only: { type: 'string' },
       streams: { type: 'string' },
@@ -102,6 +107,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
     device,
     intraOpThreads: values['intra-op-threads'] !== undefined ? positive(values['intra-op-threads'], '--intra-op-threads', 0) : null,
     noPreview: values['no-preview'] === true,
+    worker: values['no-worker'] ? false : values.worker ? true : null,
     outDir: values.out ?? 'bench/out',
     parts,
     // 16 publishers of 720p30 on 2 cores is the point where the sweep itself melts the machine; the

@@ -5,10 +5,9 @@ import type { Config } from '../src/config/schema.ts';
 import { resolveFfmpeg } from '../src/media/ffmpeg-path.ts';
 import { describeError } from '../src/errors.ts';
 import { parseBenchArgs, USAGE, type BenchOptions } from './args.ts';
-import { describeOptions, openGraphs } from './harness/graphs.ts';
+import { describeSessions, openGraphs } from './harness/graphs.ts';
 import { ensureMediaFile } from './harness/media-file.ts';
 import { publisherFfmpeg } from './harness/publisher-ffmpeg.ts';
-import { localizerOptionsFor } from './harness/session-options.ts';
 import { describeMachine, loadAverage } from './machine.ts';
 import { measureCeiling } from './parts/ceiling.ts';
 import { runNaive } from './parts/naive.ts';
@@ -44,9 +43,13 @@ async function main(argv: string[]): Promise<void> {
   const t0 = performance.now();
   const defaults = loadConfig({ env: {} });
   const model = pickModel(opts, defaults);
-  const modelFlags = { dir: model.dir, device: opts.device, ...(opts.intraOpThreads !== null ? { intraOpThreads: opts.intraOpThreads } : {}) };
+  const modelFlags = {
+    dir: model.dir,
+    device: opts.device,
+    ...(opts.intraOpThreads !== null ? { intraOpThreads: opts.intraOpThreads } : {}),
+    ...(opts.worker !== null ? { worker: opts.worker } : {}),
+  };
   const config = loadConfig({ env: {}, flags: { model: modelFlags } });
-  const localizerOptions = localizerOptionsFor(config);
   // The service's ffmpeg (for the naive reference's decoders) and the publishers' (see publisher-ffmpeg.ts).
   const ffmpeg = resolveFfmpeg();
   const pubFfmpeg = publisherFfmpeg();
@@ -61,7 +64,7 @@ async function main(argv: string[]): Promise<void> {
     loadAtStart: loadAverage(),
     loadAtEnd: '',
     model: { dir: model.dir, name: '?', why: model.why },
-    sessions: describeOptions(localizerOptions),
+    sessions: describeSessions(config),
     service: opts.noPreview ? 'defaults, previews off (--no-preview)' : 'default config (JPEG previews on)',
     fps: FPS,
     targets: [],
@@ -72,7 +75,7 @@ async function main(argv: string[]): Promise<void> {
   // Frames per second × audio windows per second: the audio embedding is refreshed at its cadence.
   const audioPerFrame = Math.min(1, 1000 / config.pipeline.audioCadenceMs / FPS);
 
-  const graphs = await openGraphs(model.dir, localizerOptions);
+  const graphs = await openGraphs(config);
   (report.model as { name: string }).name = `${graphs.card.name} ${graphs.card.version}`;
   const { sampleRate, windowSeconds } = graphs.card.audio;
   if (opts.parts.includes('ceiling')) {
@@ -113,7 +116,7 @@ async function main(argv: string[]): Promise<void> {
   }
   if (opts.parts.includes('naive')) {
     log(`bench: 4/4 naive reference, ${opts.naiveS} s`);
-    const runner = await openGraphs(model.dir, localizerOptions);
+    const runner = await openGraphs(config);
     try {
       report.naive = await runNaive(runner, media, ffmpeg, opts.soakStreams, opts.naiveS, sampleRate, windowSeconds, loadAverage);
     } finally {

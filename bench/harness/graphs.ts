@@ -1,10 +1,13 @@
-import { OrtLocalizer, type LocalizerOptions } from '../../src/inference/localizer.ts';
+import { openLocalizer } from '../../src/app/open-localizer.ts';
+import type { Config } from '../../src/config/schema.ts';
 import { windowSamples, type ModelCard } from '../../src/inference/model-card.ts';
+import { createLogger } from '../../src/log.ts';
 
 /**
- * Calls a bundle's two graphs through the service's own Localizer (same loader, card checks and
- * session options), so the ceiling is the model as the service runs it: the only extra work per
- * call is the Localizer copying inputs into its preallocated tensor, which the service pays too.
+ * Calls a bundle's two graphs through the service's own openLocalizer (same loader, card checks and
+ * session options), always in-process (model.worker off): the ceiling is the raw model, without
+ * the worker's message passing. The only extra work per call is the Localizer copying inputs into
+ * its preallocated tensor, which the service pays too.
  * Fixed inputs are built once per batch size and reused, so the measurement is the call alone.
  */
 export interface GraphRunner {
@@ -22,14 +25,18 @@ export interface GraphRunner {
   close(): Promise<void>;
 }
 
-export function describeOptions(o: LocalizerOptions): string {
-  const parts = [`device=${o.device ?? 'cpu'}`, `intraOp=${o.intraOpNumThreads ?? 'default'}`, `interOp=${o.interOpNumThreads ?? 'default'}`];
-  if (o.executionMode) parts.push(`mode=${o.executionMode}`);
-  return parts.join(', ');
+export function describeSessions(config: Pick<Config, 'model' | 'pipeline'>): string {
+  const m = config.model;
+  return [
+    `device=${m.device}`,
+    `intraOp=${m.intraOpThreads > 0 ? m.intraOpThreads : 'default (min(4, cores))'}`,
+    `interOp=${m.interOpThreads}`,
+    `service inference in a worker thread: ${m.worker ? 'yes' : 'no'}`,
+  ].join(', ');
 }
 
-export async function openGraphs(dir: string, options: LocalizerOptions): Promise<GraphRunner> {
-  const loc = await OrtLocalizer.open(dir, options);
+export async function openGraphs(config: Pick<Config, 'model' | 'pipeline'>): Promise<GraphRunner> {
+  const loc = await openLocalizer({ ...config, model: { ...config.model, worker: false } }, createLogger('bench', 'warn'));
   const card = loc.card;
   const { height, width } = card.visual;
   const samples = windowSamples(card);
@@ -65,7 +72,7 @@ export async function openGraphs(dir: string, options: LocalizerOptions): Promis
     height,
     width,
     samples,
-    describe: describeOptions(options),
+    describe: describeSessions(config),
     async visual(b) {
       await loc.embedVisual(framesOf(b));
     },

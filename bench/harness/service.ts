@@ -9,7 +9,7 @@ import { freePort } from './free-port.ts';
  */
 export interface ServiceOptions {
   /** The `model` config section: dir, device and optionally intraOpThreads. */
-  readonly model: { readonly dir: string; readonly device: 'cpu' | 'cuda'; readonly intraOpThreads?: number };
+  readonly model: { readonly dir: string; readonly device: 'cpu' | 'cuda'; readonly intraOpThreads?: number; readonly worker?: boolean };
   /** Extra config sections in the schema's shape (replacing the bench's, section by section). */
   readonly overrides?: Record<string, unknown>;
   readonly startTimeoutMs?: number;

@@ -16,14 +16,14 @@ refreshes this page and \`docs/bench/\`.
 
 Options: \`--model DIR\` (default: the service's default model, else the random-weight fixture, and the
 run says so), \`--device cpu|cuda\` (passed to the service and to the ceiling's sessions),
-\`--intra-op-threads N\`, \`--no-preview\`, \`--only ceiling,saturation,soak,naive\`, \`--streams 1,2,4\`,
+\`--intra-op-threads N\`, \`--worker\` / \`--no-worker\` (inference in a worker thread or not), \`--no-preview\`, \`--only ceiling,saturation,soak,naive\`, \`--streams 1,2,4\`,
 \`--duration S\`, \`--soak S\`, \`--out DIR\`. \`node --import tsx bench/render.ts RUN.json [--docs]\`
 re-renders a saved run without measuring again.
 
 ## What is measured
 
 1. **Ceiling** — the bundle's visual and audio graphs called back to back through the service's own
-   \`OrtLocalizer\` (same loader, same thread settings) at batch 1, 2, 4, 8, 16. The *frame ceiling*
+   \`openLocalizer\` (same loader, same thread settings), in-process, at batch 1, 2, 4, 8, 16. The *frame ceiling*
    at batch B is the heatmaps per second the model alone could make: one visual item per frame plus
    the audio windows the service computes per frame at its audio cadence.
 2. **Saturation** — for N = 1, 2, 4, 8 (16 in the full run) synthetic 720p30 H.264 + AAC streams,
