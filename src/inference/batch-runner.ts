@@ -54,7 +54,10 @@ export class BatchRunner {
     const ids = jobs.map((j) => j.window.frame.streamId);
     for (const id of ids) this.active.set(id, (this.active.get(id) ?? 0) + 1);
     try {
-      const needAudio = jobs.flatMap((j, i) => (j.refreshAudio || !this.embeddings.has(ids[i]!) ? [i] : []));
+      // The embeddings this batch will use, taken now: a stream that ends while the batch runs is
+      // forgotten (its embedding deleted), and must not fail the other streams' results.
+      const held = ids.map((id) => this.embeddings.get(id));
+      const needAudio = jobs.flatMap((j, i) => (j.refreshAudio || held[i] === undefined ? [i] : []));
       const t0 = this.clock();
       const audio = await this.localizer.embedAudio(needAudio.map((i) => jobs[i]!.window.audio));
       const features = await this.localizer.embedVisual(jobs.map((j) => j.window.frame.rgb));
@@ -70,7 +73,7 @@ export class BatchRunner {
       const [gridH, gridW] = grid;
       return jobs.map((job, i): FrameResult => {
         const id = ids[i]!;
-        const emb = own.get(i) ?? this.embeddings.get(id);
+        const emb = own.get(i) ?? this.embeddings.get(id) ?? held[i];
         if (!emb) throw new AvlocError('INTERNAL', `no audio embedding for stream ${id}`);
         const heatmap = computeHeatmap(features[i]!, emb, channels, gridH, gridW);
         const frame = job.window.frame;

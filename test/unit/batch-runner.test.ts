@@ -102,3 +102,20 @@ test('batch runner rejects runs after close with CLOSED', async () => {
   runner.close();
   await assert.rejects(runner.run([job('a', 0, [1, 0], true)]), { code: 'CLOSED' });
 });
+
+test('batch runner: a stream that ends while its batch runs does not fail the batch (regression)', async () => {
+  const { loc } = fakeLocalizer();
+  const runner = new BatchRunner(loc);
+  await runner.run([job('a', 0, [0.1, 0.2], true), job('b', 0, [0.3, 0.4], true)]);
+  // Stream a ends (server.ts calls forget) while the next batch is inside the model.
+  const visual = loc.embedVisual;
+  loc.embedVisual = async (fs) => {
+    runner.forget('a');
+    return visual(fs);
+  };
+  const res = await runner.run([job('a', 1, [9, 9], false), job('b', 1, [9, 9], false)]);
+  assert.equal(res.length, 2);
+  assert.deepEqual([...res[1]!.heatmap], [Math.fround(0.3), Math.fround(0.4)], 'b keeps its embedding');
+  assert.deepEqual([...res[0]!.heatmap], [Math.fround(0.1), Math.fround(0.2)], 'a is scored with the embedding it had');
+  assert.equal(runner.streams, 1, 'a is not re-added after it was forgotten');
+});
