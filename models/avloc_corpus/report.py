@@ -89,7 +89,7 @@ def main(argv=None) -> None:
     p.add_argument("--split", default="test")
     p.add_argument("--avin", required=True)
     p.add_argument("--ezvsl", required=True)
-    p.add_argument("--bundle")
+    p.add_argument("--bundle", help="the exported AVIN bundle, evaluated in onnxruntime-node")
     p.add_argument("--out", required=True)
     p.add_argument("--overlays", type=int, default=24)
     a = p.parse_args(argv)
@@ -118,6 +118,8 @@ def main(argv=None) -> None:
         with open(os.path.join(ev, "metrics.json")) as f:
             m = json.load(f)
         results["avin (bundle, onnxruntime-node)"] = {k: m.get(k) for k in KEYS}
+        if m.get("protocols", {}).get("avin", {}).get("mean_ciou") is not None:
+            results["avin (bundle, onnxruntime-node)"]["mean_ciou"] = m["protocols"]["avin"]["mean_ciou"]
     with open(os.path.join(a.out, "metrics.json"), "w") as f:
         json.dump({"split": a.split, "data": os.path.abspath(a.data), "protocol": "avin", "results": results}, f, indent=1)
     print(f"{'method':<34}{'n':>5}{'cIoU@0.5':>10}{'AUC':>8}{'NSA':>8}{'mean cIoU':>11}")

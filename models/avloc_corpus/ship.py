@@ -36,6 +36,11 @@ def data_licences(splits_json: str) -> list:
     return [{"package": k, "license": v} for k, v in sorted(seen.items())]
 
 
+def last_epoch(checkpoint: str) -> int:
+    last = os.path.join(os.path.dirname(checkpoint), "last.pt")
+    return int(torch.load(last, map_location="cpu")["epoch"]) if os.path.exists(last) else -1
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint", required=True)
@@ -60,7 +65,8 @@ def main(argv=None) -> None:
     if a.report:
         with open(os.path.join(a.report, "metrics.json")) as f:
             rep = json.load(f)["results"]
-        main_key = "avin (bundle, onnxruntime-node)" if "avin (bundle, onnxruntime-node)" in rep else "avin"
+        own = ck.get("method", "avin")
+        main_key = f"{own} (bundle, onnxruntime-node)" if f"{own} (bundle, onnxruntime-node)" in rep else own
         metrics.update({k: rep[main_key][k] for k in ("ciou@0.5", "auc", "nsa", "n")})
         metrics["evaluated_with"] = main_key
         extra_metrics = {k: {m: v[m] for m in ("ciou@0.5", "auc", "nsa", "mean_ciou") if m in v}
@@ -75,12 +81,18 @@ def main(argv=None) -> None:
             if d and os.path.exists(path):
                 with open(path) as f:
                     j = json.load(f)
-                pre.update({k: v for k, v in j.items() if k != "config"})
+                pre[os.path.join(os.path.basename(os.path.normpath(d)), name)] = {
+                    k: v for k, v in j.items() if k not in ("config", "n_visual" if "audio" in name else "n_audio",
+                                                            "n_audio" if "visual" in name else "n_visual")}
     training = {
         "data": f"avloc real-material corpus synth-v1 (models/avloc_corpus, seed {corpus['seed']}): "
                 f"{corpus['train']} train / {corpus['val']} val / {corpus['test']} test scenes",
-        "epochs": int(ck["epoch"]), "seed": int(ck["seed"]), "commit": ck.get("commit") or git_commit(),
-        "method": "AVIN objective (contrastive + distance), self-supervised: no labels, no boxes",
+        "epochs": int(ck["epoch"]), "seed": int(ck["seed"]),
+        "epochs_run": last_epoch(a.checkpoint),
+        "selection": "the epoch with the best val cIoU@0.5 (AVIN protocol) among all epochs run", "commit": ck.get("commit") or git_commit(),
+        "objective": {"avin": "AVIN objective (contrastive + distance)",
+                      "ezvsl": "EZ-VSL multiple-instance contrastive (max over cells)"}[ck.get("method", "avin")]
+                     + ", self-supervised: no labels, no boxes",
         "audio_encoder": "frozen after pretraining (official recipe)",
         "optimizer": {"name": "Adam", "lr_visual": ck["args"]["lr_visual"], "lr_proj": ck["args"]["lr_proj"],
                       "weight_decay": 1e-4, "batch_size": ck["args"]["batch_size"]},
@@ -103,6 +115,7 @@ def main(argv=None) -> None:
     card = make_card(cfg, a.name, version=a.version, training=training, metrics=metrics,
                      license="MIT (weights and code); training material under the licences in training.dataLicenses",
                      extra=extra)
+    card["method"] = ck.get("method", "avin")
     paths = export_bundle(model, a.out, card)
     total = sum(os.path.getsize(v) for v in paths.values())
     print(json.dumps({k: os.path.getsize(v) for k, v in paths.items()}), f"total {total / 1e6:.1f} MB")
