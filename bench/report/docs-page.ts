@@ -45,8 +45,8 @@ re-renders a saved run without measuring again.
   for 16 streams would take both cores of a small machine on its own and measure x264, not avloc.
   Their CPU is reported in its own column and is *not* the service's.
 - Latencies: *decoded→recv* is decoder output (\`decodedAtMs\`) to message received; *capture→recv*
-  starts from the service's capture-time estimate (\`captureAtMs\` = wall time of the stream's first
-  decoded frame + pts, so it includes ffmpeg's decode delay after the first frame);
+  starts from the service's capture-time estimate (\`captureAtMs\` = pts + the smallest arrival − pts
+  the decoder has seen, so it starts at the decoder);
   *publisher→recv* starts from when the publisher sent that frame: with \`-re\` ffmpeg sends pts p at
   t0 + p, and t0 is read from its \`-progress\` reports (the smallest wall time − out_time seen).
   This needs the service's pts to start at the publisher's first packet; the synthetic file has one

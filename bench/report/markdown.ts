@@ -82,7 +82,7 @@ export function saturationSection(r: BenchReport): string {
     `Each N: a fresh service, N publishers sending the pre-encoded 720p30 H.264 + AAC file over RTMP (\`ffmpeg -re -stream_loop -1 -c copy\`), ` +
       `one WebSocket subscriber (binary, all streams), ${r.options.durationS} s measured after every stream delivered plus 2 s. ` +
       'Latencies in ms as p50 / p95 / p99: *decoded→recv* = decoder output to message received; *capture→recv* = the service\'s capture-time estimate ' +
-      '(first frame\'s arrival + pts) to received; *publisher→recv* = the publisher\'s send time of that frame (its send origin from ffmpeg\'s progress reports + pts) to received. ' +
+      '(pts + the smallest arrival − pts the decoder has seen) to received; *publisher→recv* = the publisher\'s send time of that frame (its send origin from ffmpeg\'s progress reports + pts) to received. ' +
       'CPU is % of one core averaged over the window; RSS in MiB. The event-loop delay is the service process\'s (perf_hooks, 10 ms resolution): ' +
       'its one loop also relays RTMP and reads the decoders\' pipes, so a blocked loop delays every stream before any skipping can happen. ' +
       'The publishers are the bench\'s, not the service\'s.',
