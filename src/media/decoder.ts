@@ -361,6 +361,10 @@ export class Decoder {
       startTimeoutMs: this.opts.startTimeoutMs ?? (this.opts.source.live ? 15_000 : 10_000),
       ...(this.opts.killGraceMs !== undefined ? { killGraceMs: this.opts.killGraceMs } : {}),
       onStderrLine: onLine,
+      // When the CPU is short, decoding should yield to inference and to the event loop: a decoder
+      // that falls behind is cut off by the bounded RTMP relay and rejoins live, whereas starved
+      // inference makes every stream's heatmaps late.
+      nice: 5,
       // Per-frame and known-harmless lines stay out of the error ring and the log.
       quietLine: (l) => isShowinfoLine(l) || /deprecated pixel format|-vsync is deprecated/.test(l),
     });

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { setPriority } from 'node:os';
 import type { Readable } from 'node:stream';
 import { AvlocError } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -22,6 +23,8 @@ export interface SupervisedProcessOptions {
   readonly startTimeoutMs?: number;
   /** Grace between SIGTERM and SIGKILL (default 2 s). */
   readonly killGraceMs?: number;
+  /** Scheduling niceness for the child (0 = as the parent; higher = yields the CPU to others). */
+  readonly nice?: number;
   /** Lines kept for error messages (default 40). */
   readonly stderrRing?: number;
   /** Called for every stderr line (after logging). */
@@ -70,6 +73,13 @@ export class SupervisedProcess {
     this.readyPromise.catch(() => undefined);
 
     this.child = spawn(options.command, [...options.args], { stdio });
+    if (options.nice && this.child.pid !== undefined) {
+      try {
+        setPriority(this.child.pid, options.nice);
+      } catch {
+        // Not permitted here (e.g. a container without CAP_SYS_NICE): run at normal priority.
+      }
+    }
     this.pid = this.child.pid;
     this.exited = new Promise<ProcessExit>((resolve) => {
       this.child.once('error', (err) => {

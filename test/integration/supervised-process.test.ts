@@ -94,3 +94,21 @@ test('a missing binary is FFMPEG_NOT_FOUND, not a crash', { timeout: 30_000 }, a
   const p = new SupervisedProcess({ command: '/nonexistent/ffmpeg', args: [], logger: createLogger('test', 'silent') });
   await assert.rejects(p.start(), (err: unknown) => err instanceof AvlocError && err.code === 'FFMPEG_NOT_FOUND');
 });
+
+test('a child can run at a lower CPU priority (decoders yield to inference)', { timeout: 30_000 }, async () => {
+  const p = new SupervisedProcess({
+    command: node,
+    args: ['-e', "require('fs').writeSync(3, 'x'); setInterval(() => {}, 1000)"],
+    extraPipes: 1,
+    logger: log,
+    nice: 5,
+  });
+  p.pipe(3).resume();
+  await p.start();
+  try {
+    const { getPriority } = await import('node:os');
+    assert.equal(getPriority(p.pid!) - getPriority(), 5, 'child is 5 nicer than this process');
+  } finally {
+    await p.close();
+  }
+});
