@@ -1,9 +1,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bundleWith as copyBundleWith } from '../support/bundle-copy.ts';
 import { BatchRunner } from '../../src/inference/batch-runner.ts';
 import { OrtLocalizer } from '../../src/inference/localizer.ts';
 import type { FrameJob } from '../../src/pipeline/types.ts';
@@ -24,16 +25,7 @@ after(async () => {
   if (tmp) await rm(tmp, { recursive: true, force: true });
 });
 
-/** A copy of the fixture with its card edited, for the rejection tests. */
-let copies = 0;
-async function bundleWith(edit: (card: Record<string, any>) => void): Promise<string> {
-  const dir = join(tmp, `b${copies++}`);
-  await cp(FIXTURE, dir, { recursive: true });
-  const card = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8'));
-  edit(card);
-  await writeFile(join(dir, 'model.json'), JSON.stringify(card));
-  return dir;
-}
+const bundleWith = (edit: (card: Record<string, any>) => void): Promise<string> => copyBundleWith(FIXTURE, tmp, edit);
 
 function randomFrame(seed: number): Uint8Array {
   const { width, height } = loc.card.visual;

@@ -1,9 +1,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bundleWith as copyBundleWith } from '../support/bundle-copy.ts';
 import type { AvlocError } from '../../src/errors.ts';
 import { OrtLocalizer } from '../../src/inference/localizer.ts';
 import type { Localizer } from '../../src/inference/localizer.ts';
@@ -28,15 +29,7 @@ after(async () => {
   if (tmp) await rm(tmp, { recursive: true, force: true });
 });
 
-let copies = 0;
-async function bundleWith(edit: (card: Record<string, any>) => void): Promise<string> {
-  const dir = join(tmp, `b${copies++}`);
-  await cp(FIXTURE, dir, { recursive: true });
-  const card = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8'));
-  edit(card);
-  await writeFile(join(dir, 'model.json'), JSON.stringify(card));
-  return dir;
-}
+const bundleWith = (edit: (card: Record<string, any>) => void): Promise<string> => copyBundleWith(FIXTURE, tmp, edit);
 
 /** Deterministic pseudo-random bytes (LCG), so both localizers see the same inputs. */
 function frame(seed: number): Uint8Array {

@@ -2,20 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TestScheduler } from 'rxjs/testing';
 import { map } from 'rxjs';
+import { AV_SYNC_OPTS, audioEvent, frameEvent } from '../support/media-events.ts';
 import { AvSyncCore, avSync, type MediaEvent } from '../../src/pipeline/av-sync.ts';
 import { StreamCounterRegistry } from '../../src/pipeline/counters.ts';
 import type { AvWindow } from '../../src/pipeline/types.ts';
 
-// 1000 Hz and a 10 ms window keep the numbers readable: sample i is at i ms.
-const opts = { sampleRate: 1000, windowSeconds: 0.01, hasAudio: true, maxWaitMs: 50 };
-const frame = (index: number, ptsMs: number): MediaEvent => ({
-  type: 'frame',
-  frame: { streamId: 's1', index, ptsMs, decodedAtMs: 0, captureAtMs: 0, width: 1, height: 1, rgb: new Uint8Array(3) },
-});
-const audio = (ptsMs: number, n: number, value = 1): MediaEvent => ({
-  type: 'audio',
-  chunk: { streamId: 's1', ptsMs, sampleRate: 1000, samples: new Float32Array(n).fill(value) },
-});
+const opts = { ...AV_SYNC_OPTS };
+const frame = frameEvent;
+const audio = audioEvent;
 
 test('av-sync: a frame whose audio has arrived is emitted at once with the window ending at its pts', () => {
   const core = new AvSyncCore(opts);
