@@ -45,6 +45,35 @@ def _trim(im: Image.Image) -> Image.Image:
     return im.crop((xs.min(), ys.min(), xs.max() + 1, ys.max() + 1))
 
 
+def _rasterise(svg_bytes: bytes, width: int) -> Image.Image:
+    with tempfile.TemporaryDirectory() as tmp:
+        svg, png = os.path.join(tmp, "a.svg"), os.path.join(tmp, "a.png")
+        with open(svg, "wb") as fh:
+            fh.write(svg_bytes)
+        env = dict(os.environ, LD_LIBRARY_PATH=packages.path("usr/lib/x86_64-linux-gnu"))
+        subprocess.run([packages.path("usr/bin/rsvg-convert"), "-w", str(width), svg, "-o", png],
+                       check=True, env=env)
+        im = Image.open(png)
+        im.load()
+    return im
+
+
+@lru_cache(maxsize=16)
+def _iconify_set(name: str) -> Dict:
+    return packages.iconify_icons(name)
+
+
+def _iconify_svg(ref: str) -> bytes:
+    """An Iconify icon as a standalone SVG: its body inside a viewBox of the icon's (or set's) size."""
+    set_name, name = ref.split(":", 1)
+    data = _iconify_set(set_name)
+    icon = data["icons"][name]
+    left, top = icon.get("left", data.get("left", 0)), icon.get("top", data.get("top", 0))
+    w, h = icon.get("width", data.get("width", 16)), icon.get("height", data.get("height", 16))
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
+            f'viewBox="{left} {top} {w} {h}" width="{w}" height="{h}">{icon["body"]}</svg>').encode()
+
+
 def load_picture(spec: Dict, max_side: int = 256) -> Image.Image:
     kind, ref = spec["kind"], spec["ref"]
     if kind == "file":
@@ -58,15 +87,9 @@ def load_picture(spec: Dict, max_side: int = 256) -> Image.Image:
         from PIL import ImageDraw
         ImageDraw.Draw(im).text((10, 10), chars, font=font, embedded_color=True)
     elif kind == "rcc_svg":
-        with tempfile.TemporaryDirectory() as tmp:
-            svg, png = os.path.join(tmp, "a.svg"), os.path.join(tmp, "a.png")
-            with open(svg, "wb") as fh:
-                fh.write(_rcc_bytes(ref))
-            env = dict(os.environ, LD_LIBRARY_PATH=packages.path("usr/lib/x86_64-linux-gnu"))
-            subprocess.run([packages.path("usr/bin/rsvg-convert"), "-w", "320", svg, "-o", png],
-                           check=True, env=env)
-            im = Image.open(png)
-            im.load()
+        im = _rasterise(_rcc_bytes(ref), 320)
+    elif kind == "iconify":
+        im = _rasterise(_iconify_svg(ref), 256)
     else:
         raise ValueError(f"unknown picture kind {kind}")
     im = _trim(im)

@@ -1,4 +1,4 @@
-"""Build the scene corpus: python3 -m avloc_corpus.build --out .cache/corpus/synth-v1 --seed 0
+"""Build the scene corpus: python3 -m avloc_corpus.build --out .cache/corpus/synth-v2 --seed 0
 
 Writes <out>/{train,val,test}/manifest.jsonl in the toolkit's format (image, audio, boxes of the
 sounding object, sounding=true) plus, per line, every object's category/box/asset and the audio's
@@ -32,10 +32,11 @@ def load_split_assets(seed: int, rate: int):
     all_midi = [s for c in catalog.CATEGORIES.values() for s in c["sounds"] if s["kind"] == "midi"]
     renders = midi.render_all(all_midi, packages.soundfont, rate, os.path.join(packages.cache_dir(), "renders"))
     out = {s: {} for s in SPLITS}
+    icon_sets = {n: (lic, packages.iconify_icons(n)) for n, (_, lic) in packages.ICONIFY_SETS.items()}
     for cat in sorted(catalog.CATEGORIES):
         held = cat in catalog.HELD_OUT
         spec = catalog.CATEGORIES[cat]
-        ps = splits.split_list(spec["pictures"], rng, held)
+        ps = splits.split_list(catalog.pictures(cat, icon_sets), rng, held)
         ss = splits.split_list(spec["sounds"], rng, held)
         for s in SPLITS:
             out[s][cat] = {"pictures": [(a, assets.load_picture(a)) for a in ps[s]],
@@ -90,7 +91,7 @@ def build_split(name: str, n: int, pool: Dict, bgs: List, out_dir: str, args, rn
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--out", default=os.path.join(packages.cache_dir(), "corpus", "synth-v1"))
+    p.add_argument("--out", default=os.path.join(packages.cache_dir(), "corpus", "synth-v2"))
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--train", type=int, default=6000)
     p.add_argument("--val", type=int, default=300)

@@ -158,6 +158,49 @@ CATEGORIES: Dict[str, Dict[str, List[Dict]]] = {
 
 HELD_OUT = ("elephant", "lion", "frog", "saxophone")
 
+# Iconify emoji names per category, looked up in every set of packages.ICONIFY_SETS (a set that
+# lacks a name simply contributes nothing). Whole sets are pinned to a split, so test pictures are
+# also a change of drawing style: OpenMoji (line art) and EmojiOne are never trained on.
+ICON_NAMES: Dict[str, List[str]] = {
+    "dog": ["dog", "dog-face", "guide-dog", "service-dog", "dogside"],
+    "cat": ["cat", "cat-face", "black-cat"],
+    "cow": ["cow", "cow-face", "cowface"],
+    "horse": ["horse", "horse-face", "horseface"],
+    "sheep": ["ewe", "ram", "sheep", "ewe-1", "ewe-2"],
+    "pig": ["pig", "pig-face", "pigside"],
+    "chicken": ["chicken", "rooster"],
+    "duck": ["duck"],
+    "owl": ["owl"],
+    "songbird": ["bird", "black-bird", "bird-1", "bird-2"],
+    "violin": ["violin"],
+    "drumkit": ["drum"],
+    "trumpet": ["trumpet"],
+    "piano": ["musical-keyboard", "musicalkeyboard"],
+    "guitar": ["guitar"],
+    "telephone": ["telephone", "blacktelephone", "black-touch-tone-telephone", "blacktouchtonetelephone"],
+    "firetruck": ["fire-engine", "oncoming-fire-engine"],
+    "helicopter": ["helicopter"],
+    "elephant": ["elephant"],
+    "lion": ["lion", "lion-face"],
+    "frog": ["frog", "frog-face"],
+    "saxophone": ["saxophone"],
+}
+ICON_SPLIT = {"openmoji": "test", "emojione": "test", "emojione-v1": "test", "streamline-emojis": "val"}
+
+
+def icon(set_name: str, name: str, license: str) -> Dict:
+    return dict(kind="iconify", ref=f"{set_name}:{name}", package=f"@iconify-json/{set_name}",
+                license=license, prefer="any", split=ICON_SPLIT.get(set_name, "train"))
+
+
+def pictures(category: str, icon_sets: Dict[str, Dict]) -> List[Dict]:
+    """The category's pictures: the hand-listed ones plus every Iconify set's matching emoji.
+    icon_sets maps set name -> (licence, icons.json)."""
+    out = list(CATEGORIES[category]["pictures"])
+    for set_name, (license, icons) in sorted(icon_sets.items()):
+        out += [icon(set_name, n, license) for n in ICON_NAMES.get(category, []) if n in icons["icons"]]
+    return out
+
 BACKGROUND_PACKAGES = {
     "mate": ("mate-backgrounds", "GPL-2+ / CC-BY-SA"),
     "plasma": ("plasma-workspace-wallpapers", "LGPL-3 / CC-BY-SA-4.0"),

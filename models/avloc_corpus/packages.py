@@ -6,6 +6,7 @@ keeps every asset's origin obvious (its path under the cache names its package).
 from __future__ import annotations
 
 import glob
+import json
 import os
 import subprocess
 import tarfile
@@ -23,6 +24,15 @@ APT_PACKAGES = [
     "librsvg2-bin",              # LGPL-2+: rsvg-convert, to rasterise GCompris SVGs
 ]
 NPM_PACKAGES = ["@lobehub/fluent-emoji-3d@1.1.0"]  # MIT: 3D emoji WebP with alpha
+# Iconify's JSON packs of colour emoji sets (SVG bodies in one icons.json each): ten drawing styles
+# of the same objects, which is what teaches the visual encoder a category rather than a picture.
+ICONIFY_SETS = {
+    "noto": ("1.2.9", "Apache-2.0"), "noto-v1": ("1.2.5", "Apache-2.0"),
+    "twemoji": ("1.2.5", "CC-BY-4.0"), "fluent-emoji": ("1.2.7", "MIT"),
+    "fluent-emoji-flat": ("1.2.6", "MIT"), "fxemoji": ("1.2.2", "Apache-2.0"),
+    "streamline-emojis": ("1.2.4", "CC-BY-4.0"), "openmoji": ("1.2.29", "CC-BY-SA-4.0"),
+    "emojione": ("1.2.3", "CC-BY-4.0"), "emojione-v1": ("1.2.3", "CC-BY-SA-4.0"),
+}
 
 
 def cache_dir() -> str:
@@ -57,6 +67,25 @@ def ensure_packages() -> None:
         os.makedirs(os.path.join(cache_dir(), "fluent"), exist_ok=True)
         with tarfile.open(tgz) as tf:
             tf.extractall(os.path.join(cache_dir(), "fluent"))
+    ensure_iconify()
+
+
+def ensure_iconify() -> None:
+    for name, (version, _) in ICONIFY_SETS.items():
+        dest = os.path.join(cache_dir(), "iconify", name)
+        if os.path.exists(os.path.join(dest, "package", "icons.json")):
+            continue
+        os.makedirs(dest, exist_ok=True)
+        subprocess.run(["npm", "pack", "--silent", f"@iconify-json/{name}@{version}"], cwd=dest, check=True,
+                       stdout=subprocess.DEVNULL)
+        with tarfile.open(glob.glob(os.path.join(dest, "*.tgz"))[0]) as tf:
+            tf.extractall(dest)
+
+
+def iconify_icons(name: str) -> dict:
+    """The set's icons.json: {"icons": {name: {"body": svg...}}, "width", "height", "aliases"}."""
+    with open(os.path.join(cache_dir(), "iconify", name, "package", "icons.json")) as fh:
+        return json.load(fh)
 
 
 def path(*parts: str) -> str:

@@ -1,7 +1,9 @@
 """Encoder pretraining on training assets only (stand-in for ImageNet ResNet-18 / AudioSet PANNs).
 
 No pretrained weights can be downloaded here, so, in the spirit of the paper's recipe, the visual
-ResNet is trained to classify single objects pasted on training backgrounds, and the audio ResNet22
+ResNet is trained to classify single objects pasted on training backgrounds (plus a "background"
+class: scenery alone), with colour/contrast/grayscale jitter, keeping the epoch that best classifies
+val-split pictures it never saw; the audio ResNet22
 to classify single training sounds (random excerpts, gain, noise). Only train-split assets of the
 seen categories are used; scene boxes and scene labels are never seen.
 
@@ -24,7 +26,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from avloc_toolkit.audio import ResNet22
-from avloc_toolkit.data import normalize_u8
+from avloc_toolkit.model import IMAGENET_MEAN, IMAGENET_STD
 from avloc_toolkit.visual import VisualResNet
 
 from . import compose
@@ -32,29 +34,55 @@ from .build import load_split_assets
 from .variant import corpus_config
 
 
-def make_visual_set(pool, bgs, n: int, size: int, rng: random.Random):
-    cats = sorted(c for c, v in pool.items() if v["pictures"])
+BACKGROUND = "background"
+
+
+def make_visual_set(pool, bgs, n: int, size: int, rng: random.Random, cats=None):
+    """n uint8 images [n,S,S,3]: one object on a background crop, labelled with its category, or
+    (one image in len(cats)+1) the background alone, labelled "background" — so that the encoder
+    learns that scenery is not an object, which is what an ImageNet encoder brings to AVIN."""
+    cats = cats or sorted(c for c, v in pool.items() if v["pictures"]) + [BACKGROUND]
+    present = [i for i, c in enumerate(cats) if c == BACKGROUND or pool.get(c, {}).get("pictures")]
     xs, ys = [], []
     for _ in range(n):
-        c = rng.randrange(len(cats))
-        pic = rng.choice(pool[cats[c]]["pictures"])[1]
+        c = rng.choice(present)
         canvas = compose.background_crop(rng.choice(bgs)[1], size, rng)
-        k = rng.choice([1, 1, 2])   # sometimes a second, unlabelled-but-different object as clutter
-        pics = [pic]
-        if k == 2:
-            other = rng.choice([x for x in cats if x != cats[c]])
-            pics = [rng.choice(pool[other]["pictures"])[1], pic]   # labelled object pasted last
-        compose.place_objects(canvas, pics, rng)
-        xs.append(normalize_u8(np.asarray(canvas.convert("RGB"))))
-        ys.append(c if k == 1 else -100)   # two-object images: no label (ignored by CE)
+        if cats[c] != BACKGROUND:
+            compose.place_objects(canvas, [rng.choice(pool[cats[c]]["pictures"])[1]], rng)
+        xs.append(torch.from_numpy(np.asarray(canvas.convert("RGB")).copy()))
+        ys.append(c)
     return torch.stack(xs), torch.tensor(ys), cats
 
 
-def make_audio_set(pool, n: int, n_samples: int, rng: random.Random):
-    cats = sorted(c for c, v in pool.items() if v["sounds"])
+def jitter(u8: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    """uint8 NHWC -> normalised NCHW with random flip, brightness, contrast, saturation and
+    grayscale per image: picture style (colour, line weight) must not be the category."""
+    x = u8.permute(0, 3, 1, 2).float() / 255.0
+    B = len(x)
+    flip = torch.rand(B, generator=g) < 0.5
+    x[flip] = x[flip].flip(3)
+    gray = x.mean(1, keepdim=True)
+    sat = (torch.rand(B, 1, 1, 1, generator=g) * 1.2 + 0.2)
+    sat[torch.rand(B, generator=g) < 0.15] = 0.0
+    x = gray + (x - gray) * sat
+    mean = x.mean((1, 2, 3), keepdim=True)
+    x = mean + (x - mean) * (torch.rand(B, 1, 1, 1, generator=g) * 0.8 + 0.6)
+    x = x * (torch.rand(B, 1, 1, 1, generator=g) * 0.6 + 0.7)
+    return normalize_batch(x.clamp(0, 1))
+
+
+def normalize_batch(x01: torch.Tensor) -> torch.Tensor:
+    mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+    return (x01 - mean) / std
+
+
+def make_audio_set(pool, n: int, n_samples: int, rng: random.Random, cats=None):
+    cats = cats or sorted(c for c, v in pool.items() if v["sounds"])
+    present = [i for i, c in enumerate(cats) if pool.get(c, {}).get("sounds")]
     xs, ys = [], []
     for _ in range(n):
-        c = rng.randrange(len(cats))
+        c = rng.choice(present)
         snd = rng.choice(pool[cats[c]]["sounds"])[1]
         w, _ = compose.mix_audio(snd, n_samples, rng)
         xs.append(torch.from_numpy(w))
@@ -75,7 +103,10 @@ class Classifier(nn.Module):
         return self.head(f)
 
 
-def fit(model, x, y, xv, yv, epochs: int, bs: int, lr: float, log, name: str):
+def fit(model, x, y, xv, yv, epochs: int, bs: int, lr: float, log, name: str, prep=None, on_epoch=None):
+    """prep(batch, generator) turns stored inputs into model inputs (augmentation); on_epoch(acc)
+    is called after each epoch with the held-out accuracy (to keep the best weights)."""
+    prep = prep or (lambda b, g: b)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     steps = epochs * (len(x) // bs)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.15)
@@ -86,24 +117,29 @@ def fit(model, x, y, xv, yv, epochs: int, bs: int, lr: float, log, name: str):
         t0, tot, n = time.time(), 0.0, 0
         for i in range(0, len(x) - bs + 1, bs):
             idx = perm[i:i + bs]
-            loss = F.cross_entropy(model(x[idx]), y[idx], ignore_index=-100)
+            loss = F.cross_entropy(model(prep(x[idx], g)), y[idx], ignore_index=-100)
             opt.zero_grad()
             loss.backward()
             opt.step()
             sched.step()
             tot, n = tot + float(loss), n + 1
-        acc = accuracy(model, xv, yv, bs)
-        log(f"{name} epoch {ep + 1}/{epochs} loss {tot / n:.3f} val-acc {acc:.3f} ({time.time() - t0:.0f} s)")
-    return accuracy(model, xv, yv, bs)
+        acc = accuracy(model, xv, yv, bs, prep)
+        log(f"{name} epoch {ep + 1}/{epochs} loss {tot / n:.3f} held-out acc {acc:.3f} ({time.time() - t0:.0f} s)")
+        if on_epoch:
+            on_epoch(acc)
+    return accuracy(model, xv, yv, bs, prep)
 
 
-def accuracy(model, x, y, bs):
+def accuracy(model, x, y, bs, prep=None):
     model.eval()
     ok = n = 0
     with torch.no_grad():
         for i in range(0, len(x), bs):
             keep = y[i:i + bs] >= 0
-            p = model(x[i:i + bs]).argmax(1)
+            xb = x[i:i + bs]
+            if prep is not None and xb.dtype == torch.uint8:
+                xb = normalize_batch(xb.permute(0, 3, 1, 2).float() / 255.0)
+            p = model(xb).argmax(1)
             ok += int(((p == y[i:i + bs]) & keep).sum())
             n += int(keep.sum())
     return ok / max(n, 1)
@@ -154,31 +190,46 @@ def main(argv=None) -> None:
 
 def pretrain_visual(a, cfg, pools, bgs, rng, log) -> dict:
     t0 = time.time()
-    # validation images use the same (train) assets in new compositions: this checks fitting,
-    # not generalisation; scenes' val/test assets stay untouched.
     xv, yv, vcats = make_visual_set(pools["train"], bgs["train"], a.n_visual, cfg.image_size, rng)
-    xvv, yvv, _ = make_visual_set(pools["train"], bgs["train"], 400, cfg.image_size, rng)
-    log(f"visual set {tuple(xv.shape)} over {len(vcats)} categories ({time.time() - t0:.0f} s)")
+    # held out: val-split pictures on val-split backgrounds (never in a training scene), for the
+    # categories that have val pictures — this measures generalisation to unseen drawings
+    xh, yh, _ = make_visual_set(pools["val"], bgs["val"], 600, cfg.image_size, rng, vcats)
+    log(f"visual set {tuple(xv.shape)} over {len(vcats)} classes, held-out {len(xh)} ({time.time() - t0:.0f} s)")
     venc = VisualResNet(cfg.visual_widths, cfg.visual_blocks, cfg.visual_strides)
     if a.init_visual:
         venc.load_state_dict(torch.load(a.init_visual))
-    vacc = fit(Classifier(venc, venc.out_channels, len(vcats), True), xv, yv, xvv, yvv,
-               a.epochs, 32, 2e-3, log, "visual")
-    torch.save(venc.state_dict(), os.path.join(a.out, "visual.pth"))
-    return {"visual_categories": vcats, "visual_acc_train_assets": vacc, "visual_init": a.init_visual}
+    best = {"acc": -1.0}
+
+    def keep_best(acc):
+        if acc > best["acc"]:
+            best["acc"] = acc
+            torch.save(venc.state_dict(), os.path.join(a.out, "visual.pth"))
+
+    last = fit(Classifier(venc, venc.out_channels, len(vcats), True), xv, yv, xh, yh,
+               a.epochs, 32, 2e-3, log, "visual", prep=jitter, on_epoch=keep_best)
+    return {"visual_categories": vcats, "visual_acc_heldout_best": best["acc"], "visual_acc_heldout_last": last,
+            "visual_heldout": "val-split pictures on val-split backgrounds", "visual_init": a.init_visual}
 
 
 def pretrain_audio(a, cfg, pools, rng, log) -> dict:
     xa, ya, acats = make_audio_set(pools["train"], a.n_audio, int(a.audio_seconds * cfg.sample_rate), rng)
-    xav, yav, _ = make_audio_set(pools["train"], 400, int(a.audio_seconds * cfg.sample_rate), rng)
+    # held out: val-split recordings and renders (never in a training scene)
+    xav, yav, _ = make_audio_set(pools["val"], 400, int(a.audio_seconds * cfg.sample_rate), rng, acats)
     aenc = ResNet22(cfg.sample_rate, cfg.n_fft, cfg.hop_length, cfg.n_mels, cfg.fmin, cfg.fmax,
                     cfg.audio_widths, cfg.audio_blocks, cfg.audio_embed)
     for prm in list(aenc.spectrogram_extractor.parameters()) + [aenc.logmel_extractor.melW]:
         prm.requires_grad = False
-    aacc = fit(Classifier(aenc, cfg.audio_embed, len(acats), False), xa, ya, xav, yav,
-               a.epochs, 32, 2e-3, log, "audio")
-    torch.save(aenc.state_dict(), os.path.join(a.out, "audio.pth"))
-    return {"audio_categories": acats, "audio_acc_train_assets": aacc}
+    best = {"acc": -1.0}
+
+    def keep_best(acc):
+        if acc > best["acc"]:
+            best["acc"] = acc
+            torch.save(aenc.state_dict(), os.path.join(a.out, "audio.pth"))
+
+    last = fit(Classifier(aenc, cfg.audio_embed, len(acats), False), xa, ya, xav, yav,
+               a.epochs, 32, 2e-3, log, "audio", on_epoch=keep_best)
+    return {"audio_categories": acats, "audio_acc_heldout_best": best["acc"], "audio_acc_heldout_last": last,
+            "audio_heldout": "val-split recordings and renders"}
 
 
 if __name__ == "__main__":

@@ -85,7 +85,7 @@ def overlay(img_u8: np.ndarray, heat: torch.Tensor, item, label: str) -> Image.I
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "..", ".cache", "corpus", "synth-v1"))
+    p.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "..", ".cache", "corpus", "synth-v2"))
     p.add_argument("--split", default="test")
     p.add_argument("--avin", required=True)
     p.add_argument("--ezvsl", required=True)

@@ -60,7 +60,7 @@ def main(argv=None) -> None:
     data = ck["data"]
     with open(os.path.join(data, "corpus.json")) as f:
         corpus = json.load(f)
-    metrics = {"split": "test (synth-v1, 600 scenes, assets unseen in training)", "protocol": "avin"}
+    metrics = {"split": "test (synth-v2, 600 scenes, assets unseen in training)", "protocol": "avin"}
     extra_metrics = {}
     if a.report:
         with open(os.path.join(a.report, "metrics.json")) as f:
@@ -85,7 +85,7 @@ def main(argv=None) -> None:
                     k: v for k, v in j.items() if k not in ("config", "n_visual" if "audio" in name else "n_audio",
                                                             "n_audio" if "visual" in name else "n_visual")}
     training = {
-        "data": f"avloc real-material corpus synth-v1 (models/avloc_corpus, seed {corpus['seed']}): "
+        "data": f"avloc real-material corpus synth-v2 (models/avloc_corpus, seed {corpus['seed']}): "
                 f"{corpus['train']} train / {corpus['val']} val / {corpus['test']} test scenes",
         "epochs": int(ck["epoch"]), "seed": int(ck["seed"]),
         "epochs_run": last_epoch(a.checkpoint),

@@ -3,6 +3,7 @@
 A category's assets are shuffled with the seed, those that prefer the test split (a different
 drawing or recording style) are moved to the front, then the first go to test, the next to val
 and the rest to train — train always keeps at least one. Held-out categories go wholly to test.
+Assets pinned to a split (`split`: whole emoji sets, see catalog.ICON_SPLIT) go there directly.
 """
 from __future__ import annotations
 
@@ -14,6 +15,15 @@ def split_list(items: Sequence[Dict], rng: random.Random, held_out: bool = False
     items = list(items)
     if held_out:
         return {"train": [], "val": [], "test": items}
+    pinned = [a for a in items if a.get("split")]
+    items = [a for a in items if not a.get("split")]
+    out = _split_free(items, rng)
+    for a in pinned:
+        out[a["split"]].append(a)
+    return out
+
+
+def _split_free(items: List[Dict], rng: random.Random) -> Dict[str, List[Dict]]:
     rng.shuffle(items)
     items.sort(key=lambda a: 0 if a.get("prefer") == "test" else 1)   # stable: shuffle kept within groups
     n = len(items)

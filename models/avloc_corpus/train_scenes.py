@@ -86,7 +86,7 @@ def evaluate(model: AVIN, images: torch.Tensor, afeat: torch.Tensor, gt: torch.T
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--method", required=True, choices=["avin", "ezvsl"])
-    p.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "..", ".cache", "corpus", "synth-v1"))
+    p.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "..", ".cache", "corpus", "synth-v2"))
     p.add_argument("--out", required=True)
     p.add_argument("--init", required=True, help="pretraining run folder (visual.pth, audio.pth)")
     p.add_argument("--epochs", type=int, default=12)

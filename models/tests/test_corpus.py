@@ -30,6 +30,21 @@ class Splits(unittest.TestCase):
                 else:
                     self.assertGreaterEqual(len(sp["train"]), 1, f"{cat} {kind}")
 
+    def test_pinned_emoji_sets_go_to_their_split_whole(self):
+        fake = {"icons": {n: {"body": "<g/>"} for n in ("dog", "dog-face", "cat")}}
+        sets = {"openmoji": ("CC-BY-SA-4.0", fake), "noto": ("Apache-2.0", fake), "streamline-emojis": ("CC-BY-4.0", fake)}
+        pics = catalog.pictures("dog", sets)
+        self.assertEqual(len(pics), len(catalog.CATEGORIES["dog"]["pictures"]) + 6)
+        sp = splits.split_list(pics, random.Random(1))
+        where = {a["ref"]: s for s in sp for a in sp[s]}
+        self.assertEqual(where["openmoji:dog"], "test")
+        self.assertEqual(where["openmoji:dog-face"], "test")
+        self.assertEqual(where["streamline-emojis:dog"], "val")
+        self.assertEqual(where["noto:dog-face"], "train")
+        self.assertEqual(sum(len(v) for v in sp.values()), len(pics))
+        held = splits.split_list(catalog.pictures("lion", sets), random.Random(1), held_out=True)
+        self.assertEqual(len(held["train"]) + len(held["val"]), 0)
+
     def test_every_asset_names_package_and_licence(self):
         for spec in catalog.CATEGORIES.values():
             for a in spec["pictures"] + spec["sounds"]:
