@@ -170,6 +170,9 @@ test('decoder args: preview and audio outputs on their own pipes, no nobuffer fo
   assert.match(s, /-f image2pipe -c:v mjpeg -q:v 5 pipe:5/);
   assert.ok(!args.includes('nobuffer'));
   assert.ok(args.indexOf('-analyzeduration') < args.indexOf('-i'), 'probe options go before the input');
+  const threads = args.indexOf('-threads');
+  assert.ok(threads >= 0 && args[threads + 1] === '1' && threads < args.indexOf('-i'), 'live: one decoding thread, as an input option');
   const videoOnly = buildDecoderArgs({ input: ['-i', 'x'], live: false, width: 8, height: 8, sampleRate: 16000, withAudio: false, previewHeight: null, previewQuality: 5 });
   assert.ok(!videoOnly.join(' ').includes('0:a:0') && !videoOnly.includes('pipe:4') && !videoOnly.includes('pipe:5'));
+  assert.ok(!videoOnly.includes('-threads'), 'offline analysis keeps ffmpeg\'s threading');
 });
