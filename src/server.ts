@@ -145,6 +145,7 @@ export async function startServer(config: Config, log: Logger): Promise<AvlocSer
       height: card.visual.height,
       sampleRate: card.audio.sampleRate,
       previewHeight: config.preview.enabled ? config.preview.height : null,
+      ...(config.preview.maxFps > 0 ? { previewFps: config.preview.maxFps } : {}),
       ffmpegPath,
       logger: log.child(`decoder:${source.id}`),
     });

@@ -56,6 +56,11 @@ export const configSchema = z
         /** JPEG previews of analyzed frames, sent to subscribers that ask for them. */
         enabled: z.boolean().default(true),
         height: z.number().int().min(32).max(2160).default(360),
+        /**
+         * At most this many previews per second per stream (0: one with every frame). JPEG encoding
+         * every frame of a 30 fps camera costs as much CPU as decoding it; a viewer needs fewer.
+         */
+        maxFps: z.number().min(0).max(240).default(15),
       })
       .strict()
       .default({}),

@@ -1,3 +1,5 @@
+import { previewSelectExpr } from './preview-rate.ts';
+
 /**
  * The ffmpeg command line of one decoder run (pure, so the graph can be unit-tested and read in
  * one place). Outputs, each on its own pipe so none needs framing:
@@ -6,7 +8,8 @@
  *         start with silence, so sample i is at i / rate on the same origin as the video pts
  *         (ffmpeg shifts all input timestamps by the input's start time, so both start near 0)
  *   fd 5  JPEG previews of the same frames (split before scaling, so jpeg k is rgb frame k),
- *         at the preview height or the source's, whichever is smaller, aspect kept
+ *         at the preview height or the source's, whichever is smaller, aspect kept; with a
+ *         preview rate cap only the frames PreviewRate selects have one
  * `-vsync passthrough` keeps ffmpeg from duplicating or dropping frames to fake a constant rate
  * (deprecated in 5.x in favour of -fps_mode, which 4.x lacks; both accept -vsync).
  */
@@ -27,6 +30,8 @@ export interface DecoderArgsOptions {
    * (floor(t × N) grows), before scaling and previews, so unselected frames cost only their decode.
    */
   readonly selectFps?: number;
+  /** Live previews at most this many per second (see PreviewRate); omit for one per frame. */
+  readonly previewFps?: number;
 }
 
 export const FD_RGB = 3;
@@ -60,7 +65,8 @@ export function buildDecoderArgs(o: DecoderArgsOptions): string[] {
     graph.push(`[0:v:0]${select}split=2[vm][vp]`);
     graph.push(`[vm]scale=${o.width}:${o.height},format=rgb24,showinfo[vout]`);
     // Never upscale a preview: a 240p camera gets a 240p preview, not a blurrier, bigger one.
-    graph.push(`[vp]scale=-2:'min(${o.previewHeight},ih)'[pout]`);
+    const cap = o.previewFps !== undefined && o.previewFps > 0 ? `${previewSelectExpr(o.previewFps)},` : '';
+    graph.push(`[vp]${cap}scale=-2:'min(${o.previewHeight},ih)'[pout]`);
   } else {
     graph.push(`[0:v:0]${select}scale=${o.width}:${o.height},format=rgb24,showinfo[vout]`);
   }

@@ -9,6 +9,7 @@ import { resolveFfmpeg } from './ffmpeg-path.ts';
 import { FixedChunker } from './fixed-chunker.ts';
 import { FrameJoiner, type JoinedFrame } from './frame-joiner.ts';
 import { JpegSplitter } from './jpeg-splitter.ts';
+import { PreviewRate } from './preview-rate.ts';
 import { isShowinfoLine, parseShowinfoLine, ShowinfoClock } from './showinfo-parser.ts';
 import { classifyFailure, InputStreamsParser, type InputStreams } from './stream-info.ts';
 import { SupervisedProcess } from './supervised-process.ts';
@@ -76,6 +77,8 @@ export interface DecoderOptions {
   /** JPEG previews at this height (aspect kept); omit or null for none. */
   readonly previewHeight?: number | null;
   readonly previewQuality?: number;
+  /** At most this many previews per second (live); omit for a preview with every frame. */
+  readonly previewFps?: number;
   /** Offline `--fps N`: decode everything, deliver only the first frame of each 1/N s slot (see decoder-args). */
   readonly selectFps?: number;
   /** Audio chunk length (default 20 ms). */
@@ -268,6 +271,7 @@ export class Decoder {
       previewHeight,
       previewQuality: this.opts.previewQuality ?? 5,
       ...(this.opts.selectFps !== undefined ? { selectFps: this.opts.selectFps } : {}),
+      ...(this.opts.previewFps !== undefined ? { previewFps: this.opts.previewFps } : {}),
     });
     // Continue the timeline where the previous run ended (see the class comment).
     if (this.lastPtsMs > -Infinity || this.audioSamplesOut > 0) {
@@ -284,6 +288,7 @@ export class Decoder {
     const input = new InputStreamsParser();
     const clock = new ShowinfoClock();
     const joiner = new FrameJoiner(previewHeight !== null);
+    const previewRate = previewHeight !== null && this.opts.previewFps !== undefined ? new PreviewRate(this.opts.previewFps) : null;
     let frames = 0;
     let anchor: { wall: number; pts: number } | null = null;
 
@@ -347,7 +352,7 @@ export class Decoder {
       if (isShowinfoLine(line)) {
         const ev = parseShowinfoLine(line);
         const t = ev ? clock.push(ev) : undefined;
-        if (t) emitAll(joiner.pushPts(t.ms));
+        if (t) emitAll(joiner.pushPts(t.ms, previewRate ? previewRate.select(t.seconds) : true));
         return;
       }
       if (input.push(line)) announce();

@@ -1,7 +1,8 @@
 /**
  * Pairs the three per-frame streams of one decoder run by frame number: the pts from stderr
  * (showinfo), the rgb bytes from fd 3 and, when previews are on, the JPEG from fd 5. They arrive
- * on different pipes in any order. Each queue is bounded: when one side runs ahead by more than
+ * on different pipes in any order. With a preview rate cap, only some frames have a JPEG: the
+ * caller says which when it pushes the pts (see PreviewRate). Each queue is bounded: when one side runs ahead by more than
  * `maxPending` frames (a stuck pipe), the oldest entry is dropped and counted.
  */
 export interface JoinedFrame {
@@ -15,7 +16,7 @@ export interface JoinedFrame {
 export class FrameJoiner {
   /** Entries dropped because a queue overflowed. */
   dropped = 0;
-  private readonly pts: Array<number | null> = [];
+  private readonly pts: Array<{ readonly ms: number | null; readonly jpeg: boolean }> = [];
   private readonly rgb: Uint8Array[] = [];
   private readonly jpeg: Uint8Array[] = [];
   private n = 0;
@@ -27,8 +28,9 @@ export class FrameJoiner {
     this.maxPending = maxPending;
   }
 
-  pushPts(ms: number | null): JoinedFrame[] {
-    this.bounded(this.pts).push(ms);
+  /** `withJpeg` false: this frame gets no preview (the preview rate cap skipped it). */
+  pushPts(ms: number | null, withJpeg = true): JoinedFrame[] {
+    this.bounded(this.pts).push({ ms, jpeg: this.withJpeg && withJpeg });
     return this.drain();
   }
 
@@ -50,7 +52,9 @@ export class FrameJoiner {
   flush(): JoinedFrame[] {
     const out: JoinedFrame[] = [];
     while (this.pts.length > 0 && this.rgb.length > 0) {
-      out.push({ n: this.n++, ptsMs: this.pts.shift() ?? null, rgb: this.rgb.shift() as Uint8Array, ...(this.jpeg.length > 0 ? { jpeg: this.jpeg.shift() as Uint8Array } : {}) });
+      const p = this.pts.shift() as { ms: number | null; jpeg: boolean };
+      const jpeg = p.jpeg ? this.jpeg.shift() : undefined;
+      out.push({ n: this.n++, ptsMs: p.ms, rgb: this.rgb.shift() as Uint8Array, ...(jpeg ? { jpeg } : {}) });
     }
     this.pts.length = 0;
     this.rgb.length = 0;
@@ -68,10 +72,10 @@ export class FrameJoiner {
 
   private drain(): JoinedFrame[] {
     const out: JoinedFrame[] = [];
-    while (this.pts.length > 0 && this.rgb.length > 0 && (!this.withJpeg || this.jpeg.length > 0)) {
-      const ptsMs = this.pts.shift() ?? null;
+    for (let p = this.pts[0]; p && this.rgb.length > 0 && (!p.jpeg || this.jpeg.length > 0); p = this.pts[0]) {
+      this.pts.shift();
       const rgb = this.rgb.shift() as Uint8Array;
-      const frame: JoinedFrame = this.withJpeg ? { n: this.n, ptsMs, rgb, jpeg: this.jpeg.shift() as Uint8Array } : { n: this.n, ptsMs, rgb };
+      const frame: JoinedFrame = p.jpeg ? { n: this.n, ptsMs: p.ms, rgb, jpeg: this.jpeg.shift() as Uint8Array } : { n: this.n, ptsMs: p.ms, rgb };
       this.n++;
       out.push(frame);
     }

@@ -36,14 +36,17 @@ export class ShowinfoClock {
   private num = 0;
   private den = 0;
 
-  /** Returns the frame's pts in ms for frame lines, undefined for other lines. */
-  push(ev: ShowinfoEvent): { n: number; ms: number | null } | undefined {
+  /**
+   * Returns the frame's pts in ms for frame lines, undefined for other lines; `seconds` is the
+   * time as ffmpeg's filters see it (pts × av_q2d(time base), NaN when unknown).
+   */
+  push(ev: ShowinfoEvent): { n: number; ms: number | null; seconds: number } | undefined {
     if (ev.kind === 'timebase') {
       this.num = ev.num;
       this.den = ev.den;
       return undefined;
     }
-    if (ev.pts !== null && this.den > 0) return { n: ev.n, ms: (ev.pts * this.num * 1000) / this.den };
-    return { n: ev.n, ms: ev.ptsTime === null ? null : ev.ptsTime * 1000 };
+    if (ev.pts !== null && this.den > 0) return { n: ev.n, ms: (ev.pts * this.num * 1000) / this.den, seconds: ev.pts * (this.num / this.den) };
+    return { n: ev.n, ms: ev.ptsTime === null ? null : ev.ptsTime * 1000, seconds: ev.ptsTime ?? Number.NaN };
   }
 }

@@ -324,3 +324,37 @@ test('live RTP input described by an SDP file (what WHIP ingest hands over): fra
     assert.ok(isGone(pid));
   }
 });
+
+/** Mean gray level of a JPEG, decoded by ffmpeg itself (the test has no other JPEG decoder). */
+async function jpegGray(jpeg: Uint8Array): Promise<number> {
+  const p = spawn(ffmpeg, ['-hide_banner', '-loglevel', 'error', '-f', 'mjpeg', '-i', 'pipe:0', '-vf', 'scale=1:1', '-f', 'rawvideo', '-pix_fmt', 'gray', 'pipe:1']);
+  const out: Buffer[] = [];
+  p.stdout.on('data', (b: Buffer) => out.push(b));
+  p.stdin.end(Buffer.from(jpeg));
+  await new Promise((resolve) => p.on('close', resolve));
+  return Buffer.concat(out)[0] ?? -1;
+}
+
+for (const rate of ['30', '30000/1001']) {
+  test(`preview rate cap (${rate} fps source, 10 previews/s): JPEGs only on the frames ffmpeg kept, each paired with its own frame`, { timeout: 30_000 }, async () => {
+    // Every frame a different flat gray (7 levels apart), so a preview shows which frame it is.
+    const file = await makeClip(`gray-${rate.replace('/', '-')}.mp4`, [
+      '-f', 'lavfi', '-i', `color=c=black:s=160x120:r=${rate},geq=lum='16+7*N':cb=128:cr=128,trim=end_frame=30`,
+      '-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '0', '-pix_fmt', 'yuv420p',
+    ]);
+    const c = collect(file, { previewHeight: 60, previewFps: 10 });
+    assert.equal((await c.decoder.done).reason, 'eof');
+    assert.equal(c.frames.length, 30);
+    const withJpeg = c.frames.filter((f) => f.jpeg);
+    // 30 frames span 1.0 s (1.001 s at 29.97): slots 0..9 of 100 ms each, one preview per slot.
+    assert.equal(withJpeg.length, 10, `previews on frames ${withJpeg.map((f) => f.index).join(',')}`);
+    assert.equal(c.decoder.counters.joinDropped, 0);
+    for (const f of withJpeg) {
+      const slot = Math.floor((f.ptsMs * 10) / 1000 + 1e-6);
+      const prev = c.frames[f.index - 1];
+      assert.ok(!prev || Math.floor((prev.ptsMs * 10) / 1000 + 1e-6) < slot, `frame ${f.index} is the first of its 100 ms slot`);
+      const gray = await jpegGray(f.jpeg!);
+      assert.ok(Math.abs(gray - f.rgb[0]!) <= 4, `frame ${f.index}: preview gray ${gray} vs frame ${f.rgb[0]}`);
+    }
+  });
+}

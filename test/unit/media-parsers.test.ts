@@ -5,6 +5,7 @@ import { FixedChunker } from '../../src/media/fixed-chunker.ts';
 import { FrameJoiner } from '../../src/media/frame-joiner.ts';
 import { JpegSplitter } from '../../src/media/jpeg-splitter.ts';
 import { LineSplitter } from '../../src/media/line-splitter.ts';
+import { PreviewRate, previewSelectExpr } from '../../src/media/preview-rate.ts';
 import { parseShowinfoLine, ShowinfoClock } from '../../src/media/showinfo-parser.ts';
 import { classifyFailure, InputStreamsParser } from '../../src/media/stream-info.ts';
 
@@ -22,8 +23,8 @@ test('showinfo: time base line, then frames converted from integer pts', () => {
   const clock = new ShowinfoClock();
   const out = SHOWINFO_51.map((l) => parseShowinfoLine(l)).flatMap((ev) => (ev ? [clock.push(ev)] : []));
   assert.deepEqual(out.filter(Boolean), [
-    { n: 0, ms: 0 },
-    { n: 1, ms: 40 },
+    { n: 0, ms: 0, seconds: 0 },
+    { n: 1, ms: 40, seconds: 0.04 },
   ]);
 });
 
@@ -33,13 +34,14 @@ test('showinfo: integer pts keeps millisecond precision where pts_time has only 
   const ev = parseShowinfoLine(SHOWINFO_4X_LONG);
   assert.ok(ev && ev.kind === 'frame');
   assert.equal(ev.ptsTime, 3.70369e6); // what pts_time alone would give: 3703690 s
-  assert.deepEqual(clock.push(ev), { n: 98765, ms: 3703687500 });
+  assert.deepEqual(clock.push(ev), { n: 98765, ms: 3703687500, seconds: 47407200000 * (1 / 12800) });
 });
 
 test('showinfo: NOPTS frames are reported with a null time; other filters are ignored', () => {
   const ev = parseShowinfoLine('[Parsed_showinfo_1 @ 0x1] [info] n:   7 pts:NOPTS pts_time:NOPTS pos: -1 fmt:rgb24');
   assert.deepEqual(ev, { kind: 'frame', n: 7, pts: null, ptsTime: null });
   assert.equal(new ShowinfoClock().push(ev!)?.ms, null);
+  assert.ok(Number.isNaN(new ShowinfoClock().push(ev!)?.seconds), 'no pts: NaN seconds, as ffmpeg\'s t');
   assert.equal(parseShowinfoLine('[Parsed_ashowinfo_0 @ 0x1] [info] n:0 pts:0 pts_time:0'), null);
   assert.equal(parseShowinfoLine('[info] frame=   27 fps= 13 q=-0.0'), null);
 });
@@ -175,4 +177,32 @@ test('decoder args: preview and audio outputs on their own pipes, no nobuffer fo
   const videoOnly = buildDecoderArgs({ input: ['-i', 'x'], live: false, width: 8, height: 8, sampleRate: 16000, withAudio: false, previewHeight: null, previewQuality: 5 });
   assert.ok(!videoOnly.join(' ').includes('0:a:0') && !videoOnly.includes('pipe:4') && !videoOnly.includes('pipe:5'));
   assert.ok(!videoOnly.includes('-threads'), 'offline analysis keeps ffmpeg\'s threading');
+});
+
+test('preview rate: the first frame of each 1/fps slot, the same expression ffmpeg evaluates', () => {
+  const r = new PreviewRate(15);
+  const picks = Array.from({ length: 12 }, (_, n) => r.select(n / 30));
+  assert.deepEqual(picks, [true, false, true, false, true, false, true, false, true, false, true, false]);
+  // NaN (no pts) behaves as in ffmpeg's evaluator: never selected after a selected frame with a
+  // time; after a selected NaN, the next frame is selected again.
+  const q = new PreviewRate(10);
+  assert.equal(q.select(0), true);
+  assert.equal(q.select(Number.NaN), false);
+  assert.equal(q.select(0.1), true);
+  const z = new PreviewRate(10);
+  assert.equal(z.select(Number.NaN), true);
+  assert.equal(z.select(Number.NaN), true);
+  assert.throws(() => new PreviewRate(0), /positive/);
+  const args = buildDecoderArgs({ input: ['-i', 'x'], live: true, width: 8, height: 8, sampleRate: 16000, withAudio: false, previewHeight: 90, previewQuality: 5, previewFps: 12 });
+  assert.ok(args.join(' ').includes(`[vp]${previewSelectExpr(12)},scale=`), 'the cap applies to the preview branch only');
+});
+
+test('frame joiner: frames the preview cap skipped come out without waiting for a JPEG', () => {
+  const j = new FrameJoiner(true);
+  const rgb = (v: number) => new Uint8Array([v]);
+  assert.deepEqual(j.pushPts(0, true), []);
+  assert.deepEqual(j.pushRgb(rgb(1)), [], 'waits for the JPEG of a frame that has one');
+  assert.equal(j.pushPts(40, false).length, 0);
+  const out = [...j.pushRgb(rgb(2)), ...j.pushJpeg(new Uint8Array([0xff]))];
+  assert.deepEqual(out.map((f) => [f.n, f.ptsMs, f.rgb[0], f.jpeg?.[0]]), [[0, 0, 1, 0xff], [1, 40, 2, undefined]]);
 });

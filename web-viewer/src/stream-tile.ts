@@ -140,14 +140,17 @@ export class StreamTile {
     this.decoding = true;
     try {
       for (let f = this.inbox.take(); f && !this.disposed; f = this.inbox.take()) {
-        const picture = await decodeJpeg(f.preview);
+        // The server caps previews per second (preview.maxFps): a heatmap without one is drawn
+        // over the last picture, which is at most one preview period old.
+        const fresh = f.preview && f.preview.length > 0 ? await decodeJpeg(f.preview) : undefined;
         if (this.disposed) {
-          picture?.close();
+          fresh?.close();
           return;
         }
-        // The previous ready frame may never have been painted (slow paint loop): release it now.
+        // The previous ready frame may never have been painted (slow paint loop): count it.
         if (this.ready && this.dirty) this.unpainted++;
-        this.ready?.picture?.close();
+        const picture = fresh ?? this.ready?.picture;
+        if (fresh) this.ready?.picture?.close();
         this.ready = { frame: f, picture };
         this.dirty = true;
       }
@@ -186,7 +189,7 @@ async function decodeJpeg(bytes: Uint8Array | undefined): Promise<ImageBitmap | 
     // Blob wants an ArrayBuffer-backed view; the client's bytes may be a view into a larger message.
     return await createImageBitmap(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'image/jpeg' }));
   } catch {
-    return undefined; // A corrupt preview should not stop the overlay: draw it over a blank picture.
+    return undefined; // A corrupt preview should not stop the overlay: it is drawn over the last picture.
   }
 }
 
