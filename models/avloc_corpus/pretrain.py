@@ -3,8 +3,9 @@
 No pretrained weights can be downloaded here, so, in the spirit of the paper's recipe, the visual
 ResNet is trained to classify single objects pasted on training backgrounds (plus a "background"
 class: scenery alone), with colour/contrast/grayscale jitter, keeping the epoch that best classifies
-val-split pictures it never saw; the audio ResNet22
-to classify single training sounds (random excerpts, gain, noise). Only train-split assets of the
+val-split pictures it never saw; the audio ResNet22 to classify single training sounds (random
+excerpts, speed 0.8-1.25x, spectral tilt, gain, noise), keeping the epoch that best classifies
+val-split recordings. Only train-split assets of the
 seen categories are used; scene boxes and scene labels are never seen.
 
   python3 -m avloc_corpus.pretrain --out .cache/runs/pretrain --seed 0
@@ -24,6 +25,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from scipy.signal import lfilter, resample_poly
 
 from avloc_toolkit.audio import ResNet22
 from avloc_toolkit.model import IMAGENET_MEAN, IMAGENET_STD
@@ -37,21 +39,33 @@ from .variant import corpus_config
 BACKGROUND = "background"
 
 
-def make_visual_set(pool, bgs, n: int, size: int, rng: random.Random, cats=None):
-    """n uint8 images [n,S,S,3]: one object on a background crop, labelled with its category, or
-    (one image in len(cats)+1) the background alone, labelled "background" — so that the encoder
-    learns that scenery is not an object, which is what an ImageNet encoder brings to AVIN."""
+def make_visual_set(pool, bgs, n: int, size: int, rng: random.Random, cats=None, max_objects: int = 1):
+    """n uint8 images [n,S,S,3] on background crops. max_objects 1: one object labelled with its
+    category, or (one image in len(cats)+1) the background alone, labelled "background" — so the
+    encoder learns that scenery is not an object, which is what an ImageNet encoder brings to AVIN.
+    max_objects > 1: 0..max_objects objects of different categories and a multi-hot label of the
+    categories present (image-level tags, never where they are), which teaches the pooled features
+    to keep objects apart the way the scenes need."""
     cats = cats or sorted(c for c, v in pool.items() if v["pictures"]) + [BACKGROUND]
-    present = [i for i, c in enumerate(cats) if c == BACKGROUND or pool.get(c, {}).get("pictures")]
+    present = [i for i, c in enumerate(cats) if c != BACKGROUND and pool.get(c, {}).get("pictures")]
     xs, ys = [], []
     for _ in range(n):
-        c = rng.choice(present)
+        if max_objects == 1:
+            k = 0 if rng.random() < 1 / (len(present) + 1) else 1
+        else:
+            k = rng.choices(range(max_objects + 1), weights=[1] + [2] * max_objects)[0]
+        chosen = rng.sample(present, k)
         canvas = compose.background_crop(rng.choice(bgs)[1], size, rng)
-        if cats[c] != BACKGROUND:
-            compose.place_objects(canvas, [rng.choice(pool[cats[c]]["pictures"])[1]], rng)
+        if chosen:
+            compose.place_objects(canvas, [rng.choice(pool[cats[c]]["pictures"])[1] for c in chosen], rng)
         xs.append(torch.from_numpy(np.asarray(canvas.convert("RGB")).copy()))
-        ys.append(c)
-    return torch.stack(xs), torch.tensor(ys), cats
+        if max_objects == 1:
+            ys.append(chosen[0] if chosen else cats.index(BACKGROUND))
+        else:
+            y = torch.zeros(len(cats))
+            y[chosen or [cats.index(BACKGROUND)]] = 1.0
+            ys.append(y)
+    return torch.stack(xs), (torch.tensor(ys) if max_objects == 1 else torch.stack(ys)), cats
 
 
 def jitter(u8: torch.Tensor, g: torch.Generator) -> torch.Tensor:
@@ -77,13 +91,25 @@ def normalize_batch(x01: torch.Tensor) -> torch.Tensor:
     return (x01 - mean) / std
 
 
-def make_audio_set(pool, n: int, n_samples: int, rng: random.Random, cats=None):
+def perturb_sound(x: np.ndarray, rng: random.Random) -> np.ndarray:
+    """Speed (pitch and tempo together, 0.8-1.25x) and a random spectral tilt: with a few
+    recordings per category, the encoder must not learn one recording's pitch or colour."""
+    up, down = rng.choice([(4, 5), (5, 6), (9, 10), (1, 1), (10, 9), (6, 5), (5, 4)])
+    if up != down:
+        x = resample_poly(x, up, down).astype(np.float32)
+    a = rng.uniform(-0.6, 0.6)   # one-pole tilt: > 0 brighter, < 0 darker
+    y = lfilter([1.0, -a], [1.0], x) if a > 0 else lfilter([1.0 + a], [1.0, a], x)
+    return (y / (np.abs(y).max() + 1e-8) * 0.9).astype(np.float32)
+
+
+def make_audio_set(pool, n: int, n_samples: int, rng: random.Random, cats=None, augment=False):
     cats = cats or sorted(c for c, v in pool.items() if v["sounds"])
     present = [i for i, c in enumerate(cats) if pool.get(c, {}).get("sounds")]
     xs, ys = [], []
     for _ in range(n):
         c = rng.choice(present)
-        snd = rng.choice(pool[cats[c]]["sounds"])[1]
+        snd = perturb_sound(rng.choice(pool[cats[c]]["sounds"])[1], rng) if augment else \
+            rng.choice(pool[cats[c]]["sounds"])[1]
         w, _ = compose.mix_audio(snd, n_samples, rng)
         xs.append(torch.from_numpy(w))
         ys.append(c)
@@ -117,7 +143,9 @@ def fit(model, x, y, xv, yv, epochs: int, bs: int, lr: float, log, name: str, pr
         t0, tot, n = time.time(), 0.0, 0
         for i in range(0, len(x) - bs + 1, bs):
             idx = perm[i:i + bs]
-            loss = F.cross_entropy(model(prep(x[idx], g)), y[idx], ignore_index=-100)
+            logits = model(prep(x[idx], g))
+            loss = (F.binary_cross_entropy_with_logits(logits, y[idx]) * logits.shape[1] if y.is_floating_point()
+                    else F.cross_entropy(logits, y[idx], ignore_index=-100))
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -156,6 +184,8 @@ def main(argv=None) -> None:
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--only", choices=["visual", "audio"], help="pretrain one encoder (run two processes in parallel)")
+    p.add_argument("--max-objects", type=int, default=1,
+                   help="visual: up to this many objects per image with multi-hot image-level labels (1: single-label)")
     p.add_argument("--init-visual", help="continue from this visual.pth (a second stage with new images)")
     p.add_argument("--tag", default="", help="names a further stage: new random images, pretrain-<only>-<tag>.json")
     a = p.parse_args(argv)
@@ -190,7 +220,8 @@ def main(argv=None) -> None:
 
 def pretrain_visual(a, cfg, pools, bgs, rng, log) -> dict:
     t0 = time.time()
-    xv, yv, vcats = make_visual_set(pools["train"], bgs["train"], a.n_visual, cfg.image_size, rng)
+    xv, yv, vcats = make_visual_set(pools["train"], bgs["train"], a.n_visual, cfg.image_size, rng,
+                                    max_objects=a.max_objects)
     # held out: val-split pictures on val-split backgrounds (never in a training scene), for the
     # categories that have val pictures — this measures generalisation to unseen drawings
     xh, yh, _ = make_visual_set(pools["val"], bgs["val"], 600, cfg.image_size, rng, vcats)
@@ -208,11 +239,13 @@ def pretrain_visual(a, cfg, pools, bgs, rng, log) -> dict:
     last = fit(Classifier(venc, venc.out_channels, len(vcats), True), xv, yv, xh, yh,
                a.epochs, 32, 2e-3, log, "visual", prep=jitter, on_epoch=keep_best)
     return {"visual_categories": vcats, "visual_acc_heldout_best": best["acc"], "visual_acc_heldout_last": last,
-            "visual_heldout": "val-split pictures on val-split backgrounds", "visual_init": a.init_visual}
+            "visual_heldout": "val-split pictures on val-split backgrounds", "visual_init": a.init_visual,
+            "visual_max_objects": a.max_objects}
 
 
 def pretrain_audio(a, cfg, pools, rng, log) -> dict:
-    xa, ya, acats = make_audio_set(pools["train"], a.n_audio, int(a.audio_seconds * cfg.sample_rate), rng)
+    xa, ya, acats = make_audio_set(pools["train"], a.n_audio, int(a.audio_seconds * cfg.sample_rate), rng,
+                                   augment=True)
     # held out: val-split recordings and renders (never in a training scene)
     xav, yav, _ = make_audio_set(pools["val"], 400, int(a.audio_seconds * cfg.sample_rate), rng, acats)
     aenc = ResNet22(cfg.sample_rate, cfg.n_fft, cfg.hop_length, cfg.n_mels, cfg.fmin, cfg.fmax,

@@ -28,7 +28,10 @@ def load_split(folder: str, sample_rate: int) -> Dict:
     T = max(len(w) for w in waves)
     waves = np.stack([take_window(w, T, len(w) - T) for w in waves])
     out = {"images": torch.from_numpy(imgs), "waves": torch.from_numpy(waves), "items": items}
-    torch.save(out, cache)
+    # atomically: two trainings started together may both build it
+    tmp = f"{cache}.{os.getpid()}.tmp"
+    torch.save(out, tmp)
+    os.replace(tmp, cache)
     return out
 
 

@@ -60,7 +60,8 @@ def main(argv=None) -> None:
     data = ck["data"]
     with open(os.path.join(data, "corpus.json")) as f:
         corpus = json.load(f)
-    metrics = {"split": "test (synth-v2, 600 scenes, assets unseen in training)", "protocol": "avin"}
+    corpus_name = os.path.basename(os.path.normpath(data))
+    metrics = {"split": f"test ({corpus_name}, {corpus['test']} scenes, assets unseen in training)", "protocol": "avin"}
     extra_metrics = {}
     if a.report:
         with open(os.path.join(a.report, "metrics.json")) as f:
@@ -85,7 +86,7 @@ def main(argv=None) -> None:
                     k: v for k, v in j.items() if k not in ("config", "n_visual" if "audio" in name else "n_audio",
                                                             "n_audio" if "visual" in name else "n_visual")}
     training = {
-        "data": f"avloc real-material corpus synth-v2 (models/avloc_corpus, seed {corpus['seed']}): "
+        "data": f"avloc real-material corpus {corpus_name} (models/avloc_corpus, seed {corpus['seed']}): "
                 f"{corpus['train']} train / {corpus['val']} val / {corpus['test']} test scenes",
         "epochs": int(ck["epoch"]), "seed": int(ck["seed"]),
         "epochs_run": last_epoch(a.checkpoint),
@@ -94,6 +95,8 @@ def main(argv=None) -> None:
                       "ezvsl": "EZ-VSL multiple-instance contrastive (max over cells)"}[ck.get("method", "avin")]
                      + ", self-supervised: no labels, no boxes",
         "audio_encoder": "frozen after pretraining (official recipe)",
+        "visual_encoder": ("frozen after pretraining: only the two projections trained on scenes"
+                           if ck["args"].get("freeze_visual") else "fine-tuned on scenes"),
         "optimizer": {"name": "Adam", "lr_visual": ck["args"]["lr_visual"], "lr_proj": ck["args"]["lr_proj"],
                       "weight_decay": 1e-4, "batch_size": ck["args"]["batch_size"]},
         "val": ck.get("val"),
@@ -103,7 +106,7 @@ def main(argv=None) -> None:
     extra = {
         "description": "AVIN (Induction Network) small variant trained self-supervised on scenes built from real "
                        "photos, drawings and recordings of Debian/npm packages (Tux Paint, GCompris, Noto and "
-                       "Fluent emoji, FluidR3/TimGM6mb soundfont renders). Localizes the sounding object among "
+                       "Fluent 3D emoji, ten Iconify emoji styles, FluidR3/TimGM6mb soundfont renders). Localizes the sounding object among "
                        "1-3 objects; categories: " + ", ".join(corpus["categories"]),
         "corpus": {k: corpus[k] for k in ("seed", "train", "val", "test", "size", "rate", "seconds", "held_out",
                                            "categories", "second_prob")},

@@ -101,6 +101,9 @@ def main(argv=None) -> None:
                    help="keep the pretrained visual ResNet fixed and train only the two projections (its maps "
                         "for 2 views per scene, plain and flipped, are computed once): thousands of steps in "
                         "minutes on a CPU")
+    p.add_argument("--from", dest="from_ckpt",
+                   help="start from this scene checkpoint's weights (e.g. a --freeze-visual run's best.pt, so the "
+                        "projections are already aligned when the visual ResNet starts to move); new optimiser")
     p.add_argument("--limit", type=int, default=0, help="use only the first N train/val scenes (smoke tests)")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
@@ -120,6 +123,8 @@ def main(argv=None) -> None:
     model = AVIN(cfg, freeze_audio=True)
     model.v_encoder.load_state_dict(torch.load(os.path.join(a.init, "visual.pth")))
     model.a_encoder.load_state_dict(torch.load(os.path.join(a.init, "audio.pth")))
+    if a.from_ckpt:
+        model.load_state_dict(torch.load(a.from_ckpt, map_location="cpu")["model"])
     opt = create_optimizer(model, a.lr_visual, a.lr_proj, 1e-4)
     t_start = time.time()
     tr = load_split(os.path.join(a.data, "train"), cfg.sample_rate)
