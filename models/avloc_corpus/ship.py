@@ -12,6 +12,7 @@ the exported graphs in onnxruntime-node; run report.py again with --bundle after
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import os
 
@@ -34,6 +35,17 @@ def data_licences(splits_json: str) -> list:
     seen["mate-backgrounds"] = "GPL-2+ / CC-BY-SA"
     seen["plasma-workspace-wallpapers"] = "LGPL-3 / CC-BY-SA-4.0"
     return [{"package": k, "license": v} for k, v in sorted(seen.items())]
+
+
+def first_stage(ck: dict):
+    """When the run continued from another scene checkpoint (--from), what that stage was."""
+    src = ck["args"].get("from_ckpt")
+    if not src or not os.path.exists(src):
+        return None
+    prev = torch.load(src, map_location="cpu")
+    return {"run": os.path.basename(os.path.dirname(os.path.abspath(src))), "epoch": int(prev["epoch"]),
+            "epochs_run": last_epoch(src), "visual_encoder": "frozen" if prev["args"].get("freeze_visual") else "trained",
+            "lr_visual": prev["args"]["lr_visual"], "lr_proj": prev["args"]["lr_proj"], "val": prev.get("val")}
 
 
 def last_epoch(checkpoint: str) -> int:
@@ -77,14 +89,13 @@ def main(argv=None) -> None:
                 extra_metrics[k]["breakdown"] = rep[k]["breakdown"]
     pre = {}
     for d in (a.pretrain or "").split(","):
-        for name in ("pretrain.json", "pretrain-visual.json", "pretrain-audio.json"):
-            path = os.path.join(d, name)
-            if d and os.path.exists(path):
-                with open(path) as f:
-                    j = json.load(f)
-                pre[os.path.join(os.path.basename(os.path.normpath(d)), name)] = {
-                    k: v for k, v in j.items() if k not in ("config", "n_visual" if "audio" in name else "n_audio",
-                                                            "n_audio" if "visual" in name else "n_visual")}
+        for path in sorted(glob.glob(os.path.join(d, "pretrain*.json")) if d else []):
+            name = os.path.basename(path)
+            with open(path) as f:
+                j = json.load(f)
+            pre[os.path.join(os.path.basename(os.path.normpath(d)), name)] = {
+                k: v for k, v in j.items() if k not in ("config", "n_visual" if "audio" in name else "n_audio",
+                                                        "n_audio" if "visual" in name else "n_visual")}
     training = {
         "data": f"avloc real-material corpus {corpus_name} (models/avloc_corpus, seed {corpus['seed']}): "
                 f"{corpus['train']} train / {corpus['val']} val / {corpus['test']} test scenes",
@@ -101,6 +112,7 @@ def main(argv=None) -> None:
                       "weight_decay": 1e-4, "batch_size": ck["args"]["batch_size"]},
         "val": ck.get("val"),
         "pretraining": pre,
+        "first_stage": first_stage(ck),
         "dataLicenses": data_licences(os.path.join(data, "splits.json")),
     }
     extra = {

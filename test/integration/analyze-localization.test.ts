@@ -15,20 +15,13 @@ import { parseServerText } from '../../src/publish/protocol.ts';
  * object's box in most frames. The clip (test/fixtures/localization-clip, see make-clip.sh) is three
  * corpus test scenes with two objects each, 6 s per scene; only frames whose whole audio window
  * lies inside their scene's segment are judged. Needs the trained default model; the random-weight
- * fixture cannot localize, so without the trained bundle the test is skipped, saying why.
+ * fixture cannot localize, so without the trained bundle the test is skipped, saying why. Peak in
+ * the box is a looser criterion than the card's cIoU@0.5 (test split): with the shipped model
+ * (card: 0.24) it held in 17–18 of 24 judged frames (sheep 1–2/8, fire truck 8/8, songbird 8/8).
  */
 const MODEL = fileURLToPath(new URL('../../models/avin-synth', import.meta.url));
 const CLIP_DIR = fileURLToPath(new URL('../fixtures/localization-clip', import.meta.url));
 const haveModel = existsSync(join(MODEL, 'model.json'));
-/**
- * The shipped model's own card says how well it localizes on the corpus test split. While that is
- * below 0.5 cIoU@0.5 (issue #4 is open: the first trained avin-synth scored 0.04), this test runs
- * and reports as a TODO instead of failing the suite; a model that claims to localize must pass it.
- */
-const cardCiou = haveModel
-  ? Number((JSON.parse(readFileSync(join(MODEL, 'model.json'), 'utf8')) as { metrics?: Record<string, unknown> }).metrics?.['ciou@0.5'] ?? 0)
-  : 0;
-const todo = haveModel && cardCiou < 0.5 ? `the shipped avin-synth does not localize yet (its card: test cIoU@0.5 ${cardCiou.toFixed(3)}; issue #4)` : false;
 
 interface Segment {
   readonly id: string;
@@ -41,8 +34,8 @@ interface Segment {
 
 test(
   'analyze: the peak lands in the sounding object\'s box in most judged frames (trained avin-synth)',
-  { skip: haveModel ? false : 'models/avin-synth/model.json is absent: the trained default model is not in this checkout (the random fixture cannot localize)', todo },
-  async () => {
+  { skip: haveModel ? false : 'models/avin-synth/model.json is absent: the trained default model is not in this checkout (the random fixture cannot localize)' },
+  async (t) => {
     const card = await readCard(MODEL);
     const { segments } = JSON.parse(readFileSync(join(CLIP_DIR, 'clip.json'), 'utf8')) as { segments: Segment[] };
     const dir = mkdtempSync(join(tmpdir(), 'avloc-loc-'));
@@ -72,6 +65,7 @@ test(
       const judged = perSegment.reduce((a, s) => a + s.judged, 0);
       const hits = perSegment.reduce((a, s) => a + s.hits, 0);
       const detail = perSegment.map((s) => `${s.id} (${s.sounding}): ${s.hits}/${s.judged}`).join(', ');
+      t.diagnostic(`peak in the sounding object's box: ${hits}/${judged} judged frames (${detail})`);
       assert.ok(judged >= 3 * segments.length, `too few frames judged (${judged}): ${detail}`);
       assert.ok(hits / judged > 0.5, `peak in the sounding object's box in ${hits}/${judged} judged frames: ${detail}`);
     } finally {
