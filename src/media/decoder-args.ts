@@ -79,7 +79,10 @@ export function buildDecoderArgs(o: DecoderArgsOptions): string[] {
     args.push('-map', '[aout]', '-f', 'f32le', '-c:a', 'pcm_f32le', '-ac', '1', '-ar', String(o.sampleRate), `pipe:${FD_AUDIO}`);
   }
   if (preview) {
-    args.push('-map', '[pout]', '-f', 'image2pipe', '-c:v', 'mjpeg', '-q:v', String(o.previewQuality), `pipe:${FD_JPEG}`);
+    // One encoding thread: mjpeg's default frame threading hands each JPEG out a frame late, so a
+    // frame waiting for its preview is released together with the next one (measured: pairs of
+    // frames 0.1 ms apart, every other one then skipped as stale by the latest-only scheduler).
+    args.push('-map', '[pout]', '-f', 'image2pipe', '-c:v', 'mjpeg', '-q:v', String(o.previewQuality), '-threads', '1', `pipe:${FD_JPEG}`);
   }
   return args;
 }

@@ -169,7 +169,7 @@ test('decoder args: preview and audio outputs on their own pipes, no nobuffer fo
   assert.match(s, /scale=224:224,format=rgb24,showinfo/);
   assert.match(s, /-f rawvideo pipe:3/);
   assert.match(s, /-f f32le .*-ar 32000 pipe:4/);
-  assert.match(s, /-f image2pipe -c:v mjpeg -q:v 5 pipe:5/);
+  assert.match(s, /-f image2pipe -c:v mjpeg -q:v 5 -threads 1 pipe:5/, 'previews encoded on one thread: no frame of delay');
   assert.ok(!args.includes('nobuffer'));
   assert.ok(args.indexOf('-analyzeduration') < args.indexOf('-i'), 'probe options go before the input');
   const threads = args.indexOf('-threads');
