@@ -20,6 +20,8 @@ export interface MediaWindowsOptions {
   readonly maxWaitMs?: number;
   /** Offline: frames wait in order for their audio, never skipped (av-sync `inOrderQueue`). */
   readonly inOrderQueue?: number;
+  /** Audio kept beyond one window, seconds (av-sync `marginSeconds`). */
+  readonly audioMarginSeconds?: number;
   /** Called with the decoder's stream info, once, before the first window. */
   readonly onInfo?: (info: StreamInfo) => void;
 }
@@ -41,6 +43,7 @@ export function mediaWindows(decoder: Decoder, opts: MediaWindowsOptions): Obser
           hasAudio: ev.info.audioDecoded,
           ...(opts.maxWaitMs !== undefined ? { maxWaitMs: opts.maxWaitMs } : {}),
           ...(opts.inOrderQueue !== undefined ? { inOrderQueue: opts.inOrderQueue } : {}),
+          ...(opts.audioMarginSeconds !== undefined ? { marginSeconds: opts.audioMarginSeconds } : {}),
           ...(opts.counters ? { counters: opts.counters } : {}),
         }),
       );

@@ -8,7 +8,8 @@ import type { Localizer } from './localizer.ts';
  *  1. audio embeddings, batched, for the jobs with `refreshAudio` — and for any job whose stream
  *     has no embedding yet (it uses its own audio rather than none);
  *  2. the visual graph on all frames as one batch;
- *  3. heatmap + peak per frame, against its stream's latest embedding (ARCHITECTURE rule 4).
+ *  3. heatmap + peak per frame, against its stream's latest embedding as of that frame
+ *     (ARCHITECTURE rule 4).
  * Timings per result: waitMs = dispatch − enqueuedAt, inferenceMs = time in the ORT calls of this
  * batch, decodeMs = decodedAt − captureAt (0 when capture time is unknown).
  *
@@ -57,7 +58,14 @@ export class BatchRunner {
       // The embeddings this batch will use, taken now: a stream that ends while the batch runs is
       // forgotten (its embedding deleted), and must not fail the other streams' results.
       const held = ids.map((id) => this.embeddings.get(id));
-      const needAudio = jobs.flatMap((j, i) => (j.refreshAudio || held[i] === undefined ? [i] : []));
+      // Audio for the refreshing jobs, and for a job of a stream with no embedding yet, neither
+      // held nor refreshed earlier in this batch.
+      const covered = new Set<string>();
+      const needAudio = jobs.flatMap((j, i) => {
+        const need = j.refreshAudio || (held[i] === undefined && !covered.has(ids[i]!));
+        if (need) covered.add(ids[i]!);
+        return need ? [i] : [];
+      });
       const t0 = this.clock();
       const audio = await this.localizer.embedAudio(needAudio.map((i) => jobs[i]!.window.audio));
       const features = await this.localizer.embedVisual(jobs.map((j) => j.window.frame.rgb));
@@ -71,9 +79,15 @@ export class BatchRunner {
 
       const { channels, grid } = this.localizer.card.visual;
       const [gridH, gridW] = grid;
+      // Each job uses its stream's embedding as of that job: its own refresh, else the latest one
+      // earlier in this batch, else the one held at dispatch — never one made from a later job's
+      // audio (offline analysis puts many frames of one stream in a batch; its results must not
+      // depend on where batches happen to split).
+      const current = new Map<string, Float32Array | undefined>();
       return jobs.map((job, i): FrameResult => {
         const id = ids[i]!;
-        const emb = own.get(i) ?? this.embeddings.get(id) ?? held[i];
+        const emb = own.get(i) ?? (current.has(id) ? current.get(id) : held[i]);
+        current.set(id, emb);
         if (!emb) throw new AvlocError('INTERNAL', `no audio embedding for stream ${id}`);
         const heatmap = computeHeatmap(features[i]!, emb, channels, gridH, gridW);
         const frame = job.window.frame;

@@ -84,6 +84,12 @@ export interface AnalyzeSummary {
 const AVSYNC_QUEUE = 16;
 /** Offline a frame waits for its audio until it comes (or AVSYNC_QUEUE newer frames arrive). */
 const AVSYNC_MAX_WAIT_MS = 60_000;
+/**
+ * Audio kept beyond one window. Offline, audio runs ahead of the frames waiting for it (pipe and
+ * stream buffers, the in-order queue: a few seconds); with the live default of 1 s the start of a
+ * window could already be overwritten, so the same file gave different heatmaps from run to run.
+ */
+const AUDIO_MARGIN_S = 10;
 
 export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeSummary> {
   const t0 = performance.now();
@@ -159,6 +165,7 @@ export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeSummary>
       counters,
       inOrderQueue: AVSYNC_QUEUE,
       maxWaitMs: AVSYNC_MAX_WAIT_MS,
+      audioMarginSeconds: AUDIO_MARGIN_S,
       // The probe saw an audio stream; if ffmpeg still cannot decode it, say so rather than quietly analyze silence.
       onInfo: (info) => info.audioDecoded || log.warn(`${opts.input}: its audio cannot be decoded; analyzing with silence (heatmaps say hasAudio: false)`),
     }).pipe(

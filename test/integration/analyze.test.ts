@@ -161,3 +161,27 @@ test('avloc analyze CLI: a missing input fails with exit code 1, the reason, and
   assert.match(err.stderr, /avloc: DECODE_FAILED: cannot read .*nope\.mp4: .*No such file or directory/);
   assert.deepEqual(entries(dir), []);
 }));
+
+test(
+  'analysis is deterministic: the same file gives the same heatmaps whatever the batch size (audio windows intact, no embedding from a later frame)',
+  withDir(async (dir) => {
+    // 18 s, three scenes with different sounds: a batch spans a change of sound, and audio runs
+    // seconds ahead of the frames waiting for it while the pipeline applies backpressure.
+    const clip = fileURLToPath(new URL('../fixtures/localization-clip/clip.mp4', import.meta.url));
+    const grids: number[][][] = [];
+    for (const maxBatch of [1, 8]) {
+      const json = join(dir, `track-${maxBatch}.jsonl`);
+      const cfg = configSchema.parse({ model: { dir: FIXTURE_MODEL, intraOpThreads: 1 }, pipeline: { maxBatch } });
+      const s = await analyzeFile({ input: clip, outPath: null, jsonPath: json, fps: 4, config: cfg, log, progress: null });
+      assert.equal(s.audioLate, 0);
+      const heat = readFileSync(json, 'utf8').trimEnd().split('\n').map(parseServerText).flatMap((m) => (m.type === 'heatmap' ? [[...m.grid.values]] : []));
+      grids.push(heat);
+    }
+    assert.equal(grids[0]!.length, 72);
+    assert.equal(grids[1]!.length, grids[0]!.length);
+    let worst = 0;
+    grids[0]!.forEach((g, i) => g.forEach((v, k) => (worst = Math.max(worst, Math.abs(v - grids[1]![i]![k]!)))));
+    // Batched and single ORT calls differ only by float rounding.
+    assert.ok(worst < 1e-4, `largest heatmap difference between batch 1 and batch 8: ${worst}`);
+  }),
+);

@@ -56,6 +56,17 @@ test('batch runner: refreshing jobs embed their audio in one batch; the others r
   assert.equal(res[0]!.batchSize, 2);
 });
 
+test('batch runner: many frames of one stream in a batch (offline) — each uses the embedding as of itself, so results do not depend on batch splits', async () => {
+  const frames = [job('a', 0, [0.1, 0.2], true), job('a', 1, [9, 9], false), job('a', 2, [0.3, 0.4], true), job('a', 3, [8, 8], false)];
+  const whole = await new BatchRunner(fakeLocalizer().loc).run(frames);
+  const seen = whole.map((r) => [...r.heatmap]);
+  const f = Math.fround;
+  assert.deepEqual(seen, [[f(0.1), f(0.2)], [f(0.1), f(0.2)], [f(0.3), f(0.4)], [f(0.3), f(0.4)]], 'frame 1 keeps frame 0\'s embedding, not frame 2\'s (its future)');
+  const split = new BatchRunner(fakeLocalizer().loc);
+  const parts = [...(await split.run(frames.slice(0, 1))), ...(await split.run(frames.slice(1, 3))), ...(await split.run(frames.slice(3)))];
+  assert.deepEqual(parts.map((r) => [...r.heatmap]), seen, 'the same heatmaps whatever the batch boundaries');
+});
+
 test('batch runner: a job whose stream has no embedding and no refresh uses its own audio', async () => {
   const { loc, calls } = fakeLocalizer();
   const runner = new BatchRunner(loc);
