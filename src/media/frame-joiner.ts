@@ -2,8 +2,9 @@
  * Pairs the three per-frame streams of one decoder run by frame number: the pts from stderr
  * (showinfo), the rgb bytes from fd 3 and, when previews are on, the JPEG from fd 5. They arrive
  * on different pipes in any order. With a preview rate cap, only some frames have a JPEG: the
- * caller says which when it pushes the pts (see PreviewRate). Each queue is bounded: when one side runs ahead by more than
- * `maxPending` frames (a stuck pipe), the oldest entry is dropped and counted.
+ * caller says which when it pushes the pts (see PreviewRate). Each queue is bounded: when one
+ * side runs ahead by more than `maxPending` frames (a stuck pipe), the oldest entry is dropped and
+ * counted.
  */
 export interface JoinedFrame {
   readonly n: number;
