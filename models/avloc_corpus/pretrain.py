@@ -5,8 +5,9 @@ ResNet is trained to classify single objects pasted on training backgrounds (plu
 class: scenery alone), with colour/contrast/grayscale jitter, keeping the epoch that best classifies
 val-split pictures it never saw; the audio ResNet22 to classify single training sounds (random
 excerpts, speed 0.8-1.25x, spectral tilt, gain, noise), keeping the epoch that best classifies
-val-split recordings. Only train-split assets of the
-seen categories are used; scene boxes and scene labels are never seen.
+val-split recordings. Only train-split assets of the seen categories are trained on; scene boxes
+and scene labels are never seen. `--max-objects 3` (the shipped recipe's second visual stage) pastes
+0-3 objects and trains on multi-hot image-level tags instead.
 
   python3 -m avloc_corpus.pretrain --out .cache/runs/pretrain --seed 0
 
