@@ -63,6 +63,23 @@ def breakdown(ciou: np.ndarray, items) -> dict:
     return out
 
 
+def peak_places(heats: torch.Tensor, items, side: int) -> dict:
+    """Where each map's peak cell (its centre) falls, by object count: on the sounding object, on
+    another object, or on the background — which tells a wrong choice of object from a miss."""
+    out: dict = {}
+    gh, gw = heats.shape[-2], heats.shape[-1]
+    for hm, it in zip(heats, items):
+        gy, gx = divmod(int(hm.reshape(-1).argmax()), gw)
+        u, v = (gx + 0.5) / gw * side, (gy + 0.5) / gh * side
+        inside = [j for j, o in enumerate(it["objects"]) if o["box"][0] <= u <= o["box"][2] and o["box"][1] <= v <= o["box"][3]]
+        place = "sounding" if it["sounding_index"] in inside else ("other object" if inside else "background")
+        row = out.setdefault(f"{len(it['objects'])} object(s)", {"n": 0, "sounding": 0, "other object": 0, "background": 0})
+        row["n"] += 1
+        row[place] += 1
+    return {k: {"n": r["n"], **{p: r[p] / r["n"] for p in ("sounding", "other object", "background")}}
+            for k, r in sorted(out.items())}
+
+
 def overlay(img_u8: np.ndarray, heat: torch.Tensor, item, label: str) -> Image.Image:
     S = img_u8.shape[0]
     h = np.nan_to_num(normalize_maps(upsample(heat[None], S))[0].numpy())   # a flat map has no max
@@ -105,7 +122,8 @@ def main(argv=None) -> None:
         heats[name] = heatmaps(model, te["images"], te["waves"], cfg)
         r = metrics_from_heatmaps(heats[name], gt, "avin")
         results[name] = {**{k: r[k] for k in KEYS}, "checkpoint": os.path.abspath(path), "epoch": ck["epoch"],
-                         "breakdown": breakdown(np.array(r["per_item"]["ciou"]), items)}
+                         "breakdown": breakdown(np.array(r["per_item"]["ciou"]), items),
+                         "peak": peak_places(heats[name], items, te["images"].shape[1])}
     r = centre_metrics(gt, cfg.grid, cfg.grid)
     results["centre prior"] = {**{k: r[k] for k in KEYS}, "breakdown": breakdown(np.array(r["per_item"]["ciou"]), items)}
     r = whole_image_metrics(gt)
@@ -128,6 +146,8 @@ def main(argv=None) -> None:
     for name in ("avin", "ezvsl"):
         for g, b in results[name]["breakdown"].items():
             print(f"  {name:<6} {g:<22} n={b['n']:<4} cIoU@0.5 {b['ciou@0.5']:.3f}  mean cIoU {b['mean_ciou']:.3f}")
+        for g, b in results[name]["peak"].items():
+            print(f"  {name:<6} peak, {g:<16} n={b['n']:<4} " + "  ".join(f"{p} {b[p]:.0%}" for p in ("sounding", "other object", "background")))
     # overlays: AVIN | EZ-VSL side by side, a spread of test scenes (every k-th one)
     od = os.path.join(a.out, "overlays")
     os.makedirs(od, exist_ok=True)

@@ -85,8 +85,9 @@ def main(argv=None) -> None:
         extra_metrics = {k: {m: v[m] for m in ("ciou@0.5", "auc", "nsa", "mean_ciou") if m in v}
                          for k, v in rep.items()}
         for k in ("avin", "ezvsl"):
-            if "breakdown" in rep.get(k, {}):
-                extra_metrics[k]["breakdown"] = rep[k]["breakdown"]
+            for part in ("breakdown", "peak"):
+                if part in rep.get(k, {}):
+                    extra_metrics[k][part] = rep[k][part]
     pre = {}
     for d in (a.pretrain or "").split(","):
         for path in sorted(glob.glob(os.path.join(d, "pretrain*.json")) if d else []):
