@@ -1,9 +1,10 @@
-import { Observable, asyncScheduler, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
+import { Observable, asyncScheduler, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import { AvlocError, describeError } from '../errors.ts';
 import { createLogger } from '../log.ts';
 import { AudioRing } from './audio-ring.ts';
 import type { StreamCounterRegistry } from './counters.ts';
 import type { AudioChunk, AvWindow, VideoFrame } from './types.ts';
+import { WakeTimer } from './wake-timer.ts';
 
 /**
  * Joins one stream's frames and audio into AvWindows: the window for a frame at pts t is the
@@ -193,22 +194,11 @@ export function avSync(opts: AvSyncOperatorOptions): OperatorFunction<MediaEvent
   return (source) =>
     new Observable<AvWindow>((subscriber) => {
       const core = new AvSyncCore(opts);
-      let timer: Subscription | undefined;
-      let timerAt: number | undefined;
+      const timer = new WakeTimer(sched, () => emit(core.tick(sched.now())));
 
       const emit = (windows: AvWindow[]): void => {
         for (const w of windows) subscriber.next(w);
-        const at = core.nextWakeAtMs();
-        if (at === timerAt) return;
-        timer?.unsubscribe();
-        timer = undefined;
-        timerAt = at;
-        if (at === undefined) return;
-        timer = sched.schedule(() => {
-          timer = undefined;
-          timerAt = undefined;
-          emit(core.tick(sched.now()));
-        }, Math.max(0, at - sched.now()));
+        timer.arm(core.nextWakeAtMs());
       };
 
       const sub = source.subscribe({
@@ -235,14 +225,13 @@ export function avSync(opts: AvSyncOperatorOptions): OperatorFunction<MediaEvent
         },
         error: (err) => subscriber.error(err),
         complete: () => {
-          timer?.unsubscribe();
-          timer = undefined;
+          timer.cancel();
           for (const w of core.end()) subscriber.next(w);
           subscriber.complete();
         },
       });
       return () => {
-        timer?.unsubscribe();
+        timer.cancel();
         sub.unsubscribe();
       };
     });

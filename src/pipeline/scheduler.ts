@@ -2,6 +2,7 @@ import { Observable, asyncScheduler, from, type ObservableInput, type OperatorFu
 import { AvlocError } from '../errors.ts';
 import { StreamCounterRegistry } from './counters.ts';
 import type { FrameJob } from './types.ts';
+import { WakeTimer } from './wake-timer.ts';
 
 /**
  * Decides which jobs go to inference, and when. This is where "latency stays bounded" is kept:
@@ -225,8 +226,7 @@ export function scheduleBatches<R>(
       const core = new SchedulerCore(opts, opts.counters);
       opts.onCore?.(core);
       const running = new Map<number, Subscription>();
-      let timer: Subscription | undefined;
-      let timerAt: number | undefined;
+      const timer = new WakeTimer(sched, () => step({ type: 'tick' }));
       let sourceDone = false;
       // Trampoline: a runner that finishes synchronously must not re-enter the dispatch loop.
       const toStart: Batch[] = [];
@@ -244,7 +244,7 @@ export function scheduleBatches<R>(
           subscriber.complete();
           return;
         }
-        armTimer();
+        timer.arm(core.nextWakeAtMs());
       };
 
       const start = (batch: Batch): void => {
@@ -276,20 +276,6 @@ export function scheduleBatches<R>(
         if (!finished) running.set(batch.id, sub);
       };
 
-      const armTimer = (): void => {
-        const at = core.nextWakeAtMs();
-        if (at === timerAt) return;
-        timer?.unsubscribe();
-        timer = undefined;
-        timerAt = at;
-        if (at === undefined) return;
-        timer = sched.schedule(() => {
-          timer = undefined;
-          timerAt = undefined;
-          step({ type: 'tick' });
-        }, Math.max(0, at - sched.now()));
-      };
-
       const sub = source.subscribe({
         next: (input) => step(input),
         error: (err) => subscriber.error(err),
@@ -300,7 +286,7 @@ export function scheduleBatches<R>(
       });
       return () => {
         sub.unsubscribe();
-        timer?.unsubscribe();
+        timer.cancel();
         for (const s of running.values()) s.unsubscribe();
         running.clear();
       };
