@@ -130,14 +130,16 @@ class Classifier(nn.Module):
         return self.head(f)
 
 
-def fit(model, x, y, xv, yv, epochs: int, bs: int, lr: float, log, name: str, prep=None, on_epoch=None):
-    """prep(batch, generator) turns stored inputs into model inputs (augmentation); on_epoch(acc)
-    is called after each epoch with the held-out accuracy (to keep the best weights)."""
+def fit(model, x, y, xv, yv, epochs: int, bs: int, lr: float, log, name: str, save, prep=None):
+    """Trains and returns (best, last) held-out accuracy. save = (module, path): the module's
+    weights are written there after every epoch that beats the best held-out accuracy so far.
+    prep(batch, generator) turns stored inputs into model inputs (augmentation)."""
     prep = prep or (lambda b, g: b)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     steps = epochs * (len(x) // bs)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.15)
     g = torch.Generator().manual_seed(0)
+    best, acc = -1.0, -1.0
     for ep in range(epochs):
         model.train()
         perm = torch.randperm(len(x), generator=g)
@@ -154,9 +156,10 @@ def fit(model, x, y, xv, yv, epochs: int, bs: int, lr: float, log, name: str, pr
             tot, n = tot + float(loss), n + 1
         acc = accuracy(model, xv, yv, bs, prep)
         log(f"{name} epoch {ep + 1}/{epochs} loss {tot / n:.3f} held-out acc {acc:.3f} ({time.time() - t0:.0f} s)")
-        if on_epoch:
-            on_epoch(acc)
-    return accuracy(model, xv, yv, bs, prep)
+        if acc > best:
+            best = acc
+            torch.save(save[0].state_dict(), save[1])
+    return best, acc
 
 
 def accuracy(model, x, y, bs, prep=None):
@@ -230,16 +233,9 @@ def pretrain_visual(a, cfg, pools, bgs, rng, log) -> dict:
     venc = VisualResNet(cfg.visual_widths, cfg.visual_blocks, cfg.visual_strides)
     if a.init_visual:
         venc.load_state_dict(torch.load(a.init_visual))
-    best = {"acc": -1.0}
-
-    def keep_best(acc):
-        if acc > best["acc"]:
-            best["acc"] = acc
-            torch.save(venc.state_dict(), os.path.join(a.out, "visual.pth"))
-
-    last = fit(Classifier(venc, venc.out_channels, len(vcats), True), xv, yv, xh, yh,
-               a.epochs, 32, 2e-3, log, "visual", prep=jitter, on_epoch=keep_best)
-    return {"visual_categories": vcats, "visual_acc_heldout_best": best["acc"], "visual_acc_heldout_last": last,
+    best, last = fit(Classifier(venc, venc.out_channels, len(vcats), True), xv, yv, xh, yh,
+                     a.epochs, 32, 2e-3, log, "visual", save=(venc, os.path.join(a.out, "visual.pth")), prep=jitter)
+    return {"visual_categories": vcats, "visual_acc_heldout_best": best, "visual_acc_heldout_last": last,
             "visual_heldout": "val-split pictures on val-split backgrounds", "visual_init": a.init_visual,
             "visual_max_objects": a.max_objects}
 
@@ -253,16 +249,9 @@ def pretrain_audio(a, cfg, pools, rng, log) -> dict:
                     cfg.audio_widths, cfg.audio_blocks, cfg.audio_embed)
     for prm in list(aenc.spectrogram_extractor.parameters()) + [aenc.logmel_extractor.melW]:
         prm.requires_grad = False
-    best = {"acc": -1.0}
-
-    def keep_best(acc):
-        if acc > best["acc"]:
-            best["acc"] = acc
-            torch.save(aenc.state_dict(), os.path.join(a.out, "audio.pth"))
-
-    last = fit(Classifier(aenc, cfg.audio_embed, len(acats), False), xa, ya, xav, yav,
-               a.epochs, 32, 2e-3, log, "audio", on_epoch=keep_best)
-    return {"audio_categories": acats, "audio_acc_heldout_best": best["acc"], "audio_acc_heldout_last": last,
+    best, last = fit(Classifier(aenc, cfg.audio_embed, len(acats), False), xa, ya, xav, yav,
+                     a.epochs, 32, 2e-3, log, "audio", save=(aenc, os.path.join(a.out, "audio.pth")))
+    return {"audio_categories": acats, "audio_acc_heldout_best": best, "audio_acc_heldout_last": last,
             "audio_heldout": "val-split recordings and renders"}
 
 
