@@ -1,4 +1,4 @@
-import { previewSelectExpr } from './preview-rate.ts';
+import { slotSelectFilter } from './preview-rate.ts';
 
 /**
  * The ffmpeg command line of one decoder run (pure, so the graph can be unit-tested and read in
@@ -57,15 +57,13 @@ export function buildDecoderArgs(o: DecoderArgsOptions): string[] {
   args.push(...o.input);
   const graph: string[] = [];
   const preview = o.previewHeight !== null;
-  const n = o.selectFps;
-  // The 1e-6 slack keeps t = k/N exactly in slot k despite floating point (as FrameSlots does);
-  // the single quotes keep the expression's comma from splitting the filter chain.
-  const select = n !== undefined && n > 0 ? `select='isnan(prev_selected_t)+gte(floor(t*${n}+1e-6)-floor(prev_selected_t*${n}+1e-6),1)',` : '';
+  // Offline --fps and the live preview cap select frames the same way: the first of each slot.
+  const select = o.selectFps !== undefined && o.selectFps > 0 ? `${slotSelectFilter(o.selectFps)},` : '';
   if (preview) {
     graph.push(`[0:v:0]${select}split=2[vm][vp]`);
     graph.push(`[vm]scale=${o.width}:${o.height},format=rgb24,showinfo[vout]`);
     // Never upscale a preview: a 240p camera gets a 240p preview, not a blurrier, bigger one.
-    const cap = o.previewFps !== undefined && o.previewFps > 0 ? `${previewSelectExpr(o.previewFps)},` : '';
+    const cap = o.previewFps !== undefined && o.previewFps > 0 ? `${slotSelectFilter(o.previewFps)},` : '';
     graph.push(`[vp]${cap}scale=-2:'min(${o.previewHeight},ih)'[pout]`);
   } else {
     graph.push(`[0:v:0]${select}scale=${o.width}:${o.height},format=rgb24,showinfo[vout]`);

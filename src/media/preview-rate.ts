@@ -8,9 +8,12 @@
  * expression on the same timestamps (integer pts × time base, as ffmpeg's `t`), so the joiner knows
  * which frames will have a JPEG without any extra framing on the pipes.
  */
-export function previewSelectExpr(fps: number): string {
-  // The 1e-6 slack keeps t = k/fps exactly in slot k despite floating point; single quotes keep
-  // the expression's comma from splitting the filter chain.
+/**
+ * ffmpeg `select` filter keeping the first frame of each 1/fps-second slot (also offline `--fps`).
+ * The 1e-6 slack keeps t = k/fps exactly in slot k despite floating point (as FrameSlots does);
+ * single quotes keep the expression's comma from splitting the filter chain.
+ */
+export function slotSelectFilter(fps: number): string {
   return `select='isnan(prev_selected_t)+gte(floor(t*${fps}+1e-6)-floor(prev_selected_t*${fps}+1e-6),1)'`;
 }
 

@@ -5,7 +5,7 @@ import { FixedChunker } from '../../src/media/fixed-chunker.ts';
 import { FrameJoiner } from '../../src/media/frame-joiner.ts';
 import { JpegSplitter } from '../../src/media/jpeg-splitter.ts';
 import { LineSplitter } from '../../src/media/line-splitter.ts';
-import { PreviewRate, previewSelectExpr } from '../../src/media/preview-rate.ts';
+import { PreviewRate, slotSelectFilter } from '../../src/media/preview-rate.ts';
 import { parseShowinfoLine, ShowinfoClock } from '../../src/media/showinfo-parser.ts';
 import { classifyFailure, InputStreamsParser } from '../../src/media/stream-info.ts';
 
@@ -194,7 +194,7 @@ test('preview rate: the first frame of each 1/fps slot, the same expression ffmp
   assert.equal(z.select(Number.NaN), true);
   assert.throws(() => new PreviewRate(0), /positive/);
   const args = buildDecoderArgs({ input: ['-i', 'x'], live: true, width: 8, height: 8, sampleRate: 16000, withAudio: false, previewHeight: 90, previewQuality: 5, previewFps: 12 });
-  assert.ok(args.join(' ').includes(`[vp]${previewSelectExpr(12)},scale=`), 'the cap applies to the preview branch only');
+  assert.ok(args.join(' ').includes(`[vp]${slotSelectFilter(12)},scale=`), 'the cap applies to the preview branch only');
 });
 
 test('frame joiner: frames the preview cap skipped come out without waiting for a JPEG', () => {
