@@ -58,15 +58,10 @@ def _rasterise(svg_bytes: bytes, width: int) -> Image.Image:
     return im
 
 
-@lru_cache(maxsize=16)
-def _iconify_set(name: str) -> Dict:
-    return packages.iconify_icons(name)
-
-
 def _iconify_svg(ref: str) -> bytes:
     """An Iconify icon as a standalone SVG: its body inside a viewBox of the icon's (or set's) size."""
     set_name, name = ref.split(":", 1)
-    data = _iconify_set(set_name)
+    data = packages.iconify_icons(set_name)
     icon = data["icons"][name]
     left, top = icon.get("left", data.get("left", 0)), icon.get("top", data.get("top", 0))
     w, h = icon.get("width", data.get("width", 16)), icon.get("height", data.get("height", 16))

@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import tarfile
+from functools import lru_cache
 
 APT_PACKAGES = [
     "tuxpaint-stamps-default",   # GPL-2: photos with alpha + recordings
@@ -82,8 +83,9 @@ def ensure_iconify() -> None:
             tf.extractall(dest)
 
 
+@lru_cache(maxsize=None)
 def iconify_icons(name: str) -> dict:
-    """The set's icons.json: {"icons": {name: {"body": svg...}}, "width", "height", "aliases"}."""
+    """Parsed once per process (fluent-emoji's is 100 MB); the set's icons.json: {"icons": {name: {"body": svg...}}, "width", "height", "aliases"}."""
     with open(os.path.join(cache_dir(), "iconify", name, "package", "icons.json")) as fh:
         return json.load(fh)
 
