@@ -16,7 +16,6 @@ from math import gcd
 from typing import Dict, List
 
 import numpy as np
-import soundfile as sf
 from PIL import Image, ImageFont
 from scipy.signal import resample_poly
 
@@ -113,6 +112,7 @@ def _finish(x: np.ndarray) -> np.ndarray:
 
 
 def load_sound(spec: Dict, rate: int, renders: Dict[str, np.ndarray]) -> np.ndarray:
+    import soundfile as sf   # here, not at the top: a machine composing from a pack (pack.py) may lack it
     kind, ref = spec["kind"], spec["ref"]
     if kind == "midi":
         return _finish(renders[ref])

@@ -15,7 +15,6 @@ import time
 from typing import Dict, List
 
 import numpy as np
-import soundfile as sf
 
 from . import assets, catalog, compose, midi, packages, splits
 
@@ -26,8 +25,12 @@ def asset_id(a: Dict) -> str:
     return f"{a['kind']}:{a['ref']}"
 
 
-def load_split_assets(seed: int, rate: int):
-    """Returns (per-split {category: {pictures: [(spec, img)], sounds: [(spec, wave)]}}, backgrounds)."""
+def load_split_assets(seed: int, rate: int, pack: str = None):
+    """Returns (per-split {category: {pictures: [(spec, img)], sounds: [(spec, wave)]}}, backgrounds).
+    With `pack` (see pack.py), the same pools are read from that file instead of the packages."""
+    if pack:
+        from .pack import read_pack
+        return read_pack(pack, seed, rate)
     rng = random.Random(seed)
     all_midi = [s for c in catalog.CATEGORIES.values() for s in c["sounds"] if s["kind"] == "midi"]
     renders = midi.render_all(all_midi, packages.soundfont, rate, os.path.join(packages.cache_dir(), "renders"))
@@ -50,43 +53,54 @@ def attribution(a: Dict) -> Dict:
     return {"asset": asset_id(a), "package": a["package"], "license": a["license"]}
 
 
+def compose_scene(pool: Dict, cats: List[str], bgs: List, rng: random.Random, size: int, n_samples: int,
+                  second_prob: float):
+    """One scene from one split's pools: (RGBA canvas, waveform, manifest fields without paths)."""
+    k = rng.choices([1, 2, 3], weights=[0.3, 0.45, 0.25])[0]
+    chosen = rng.sample(cats, k)
+    picks = [rng.choice(pool[c]["pictures"]) for c in chosen]
+    bg_spec, bg_img = rng.choice(bgs)
+    canvas = compose.background_crop(bg_img, size, rng)
+    boxes = compose.place_objects(canvas, [p[1] for p in picks], rng)
+    s_idx = rng.randrange(k)
+    snd_spec, snd = rng.choice(pool[chosen[s_idx]]["sounds"])
+    other = None
+    offscreen = [c for c in cats if c not in chosen]
+    if rng.random() < second_prob and offscreen:
+        oc = rng.choice(offscreen)
+        other = rng.choice(pool[oc]["sounds"])
+    wave, info = compose.mix_audio(snd, n_samples, rng, other[1] if other else None)
+    rec = {
+        "boxes": [boxes[s_idx]], "sounding": True,
+        "sounding_category": chosen[s_idx], "unseen": chosen[s_idx] in catalog.HELD_OUT,
+        "objects": [{"category": c, "box": b, **attribution(p[0])} for c, b, p in zip(chosen, boxes, picks)],
+        "sounding_index": s_idx,
+        "sound": attribution(snd_spec),
+        "background": {"asset": bg_spec["ref"], "package": bg_spec["package"], "license": bg_spec["license"]},
+        **info,
+    }
+    if other is not None:
+        rec["second_sound"] = {"category": oc, **attribution(other[0])}
+    return canvas, wave, rec
+
+
+def scene_categories(pool: Dict) -> List[str]:
+    return [c for c, v in sorted(pool.items()) if v["pictures"] and v["sounds"]]
+
+
 def build_split(name: str, n: int, pool: Dict, bgs: List, out_dir: str, args, rng: random.Random) -> None:
-    cats = [c for c, v in sorted(pool.items()) if v["pictures"] and v["sounds"]]
+    import soundfile as sf   # here, not at the top: a machine composing from a pack (pack.py) may lack it
+    cats = scene_categories(pool)
     os.makedirs(os.path.join(out_dir, "img"), exist_ok=True)
     os.makedirs(os.path.join(out_dir, "wav"), exist_ok=True)
     n_samples = int(round(args.seconds * args.rate))
     with open(os.path.join(out_dir, "manifest.jsonl"), "w") as mf:
         for i in range(n):
-            k = rng.choices([1, 2, 3], weights=[0.3, 0.45, 0.25])[0]
-            chosen = rng.sample(cats, k)
-            picks = [rng.choice(pool[c]["pictures"]) for c in chosen]
-            bg_spec, bg_img = rng.choice(bgs)
-            canvas = compose.background_crop(bg_img, args.size, rng)
-            boxes = compose.place_objects(canvas, [p[1] for p in picks], rng)
-            s_idx = rng.randrange(k)
-            snd_spec, snd = rng.choice(pool[chosen[s_idx]]["sounds"])
-            other = None
-            offscreen = [c for c in cats if c not in chosen]
-            if rng.random() < args.second_prob and offscreen:
-                oc = rng.choice(offscreen)
-                other = rng.choice(pool[oc]["sounds"])
-            wave, info = compose.mix_audio(snd, n_samples, rng, other[1] if other else None)
+            canvas, wave, rec = compose_scene(pool, cats, bgs, rng, args.size, n_samples, args.second_prob)
             sid = f"{name}-{i:05d}"
             canvas.convert("RGB").save(os.path.join(out_dir, "img", f"{sid}.jpg"), quality=92)
             sf.write(os.path.join(out_dir, "wav", f"{sid}.wav"), wave, args.rate, subtype="PCM_16")
-            rec = {
-                "id": sid, "image": f"img/{sid}.jpg", "audio": f"wav/{sid}.wav",
-                "boxes": [boxes[s_idx]], "sounding": True,
-                "sounding_category": chosen[s_idx], "unseen": chosen[s_idx] in catalog.HELD_OUT,
-                "objects": [{"category": c, "box": b, **attribution(p[0])} for c, b, p in zip(chosen, boxes, picks)],
-                "sounding_index": s_idx,
-                "sound": attribution(snd_spec),
-                "background": {"asset": bg_spec["ref"], "package": bg_spec["package"], "license": bg_spec["license"]},
-                **info,
-            }
-            if other is not None:
-                rec["second_sound"] = {"category": oc, **attribution(other[0])}
-            mf.write(json.dumps(rec) + "\n")
+            mf.write(json.dumps({"id": sid, "image": f"img/{sid}.jpg", "audio": f"wav/{sid}.wav", **rec}) + "\n")
 
 
 def main(argv=None) -> None:

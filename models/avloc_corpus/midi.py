@@ -13,7 +13,6 @@ import tempfile
 from typing import Dict, List, Tuple
 
 import numpy as np
-import soundfile as sf
 
 TICKS = 480            # per quarter note; tempo 500000 us -> 1 tick = 1/960 s
 SLOT_S = 5.0           # each phrase owns a 5 s slot: 4 s of sound and 1 s of release
@@ -91,6 +90,7 @@ def _midi_file(events: List[Tuple[float, bytes]]) -> bytes:
 
 def render_all(specs: List[Dict], font_path, rate: int, cache: str) -> Dict[str, np.ndarray]:
     """Render every spec; returns {ref: mono float32 waveform}. Cached per soundfont as .npy."""
+    import soundfile as sf   # here, not at the top: a machine composing from a pack (pack.py) may lack it
     out: Dict[str, np.ndarray] = {}
     by_font: Dict[str, List[Dict]] = {}
     for s in specs:

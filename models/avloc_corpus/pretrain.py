@@ -34,6 +34,7 @@ from avloc_toolkit.visual import VisualResNet
 
 from . import compose
 from .build import load_split_assets
+from .generate import in_chunks
 from .variant import corpus_config
 
 
@@ -71,24 +72,25 @@ def make_visual_set(pool, bgs, n: int, size: int, rng: random.Random, cats=None,
 
 def jitter(u8: torch.Tensor, g: torch.Generator) -> torch.Tensor:
     """uint8 NHWC -> normalised NCHW with random flip, brightness, contrast, saturation and
-    grayscale per image: picture style (colour, line weight) must not be the category."""
+    grayscale per image: picture style (colour, line weight) must not be the category.
+    The random draws come from the CPU generator g (replayable) wherever the batch lives."""
     x = u8.permute(0, 3, 1, 2).float() / 255.0
-    B = len(x)
-    flip = torch.rand(B, generator=g) < 0.5
-    x[flip] = x[flip].flip(3)
+    B, dev = len(x), x.device
+    flip = (torch.rand(B, generator=g) < 0.5).to(dev)
+    x = torch.where(flip.view(B, 1, 1, 1), x.flip(3), x)
     gray = x.mean(1, keepdim=True)
     sat = (torch.rand(B, 1, 1, 1, generator=g) * 1.2 + 0.2)
     sat[torch.rand(B, generator=g) < 0.15] = 0.0
-    x = gray + (x - gray) * sat
+    x = gray + (x - gray) * sat.to(dev)
     mean = x.mean((1, 2, 3), keepdim=True)
-    x = mean + (x - mean) * (torch.rand(B, 1, 1, 1, generator=g) * 0.8 + 0.6)
-    x = x * (torch.rand(B, 1, 1, 1, generator=g) * 0.6 + 0.7)
+    x = mean + (x - mean) * (torch.rand(B, 1, 1, 1, generator=g) * 0.8 + 0.6).to(dev)
+    x = x * (torch.rand(B, 1, 1, 1, generator=g) * 0.6 + 0.7).to(dev)
     return normalize_batch(x.clamp(0, 1))
 
 
 def normalize_batch(x01: torch.Tensor) -> torch.Tensor:
-    mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
-    std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+    mean = torch.tensor(IMAGENET_MEAN, device=x01.device).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, device=x01.device).view(1, 3, 1, 1)
     return (x01 - mean) / std
 
 
@@ -130,11 +132,14 @@ class Classifier(nn.Module):
         return self.head(f)
 
 
-def fit(model, x, y, xv, yv, epochs: int, bs: int, lr: float, log, name: str, save, prep=None):
+def fit(model, x, y, xv, yv, epochs: int, bs: int, lr: float, log, name: str, save, prep=None,
+        device: str = "cpu"):
     """Trains and returns (best, last) held-out accuracy. save = (module, path): the module's
     weights are written there after every epoch that beats the best held-out accuracy so far.
-    prep(batch, generator) turns stored inputs into model inputs (augmentation)."""
+    prep(batch, generator) turns stored inputs into model inputs (augmentation). Batches are
+    moved to `device` one at a time, so the sets stay in host memory."""
     prep = prep or (lambda b, g: b)
+    model.to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     steps = epochs * (len(x) // bs)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.15)
@@ -146,32 +151,33 @@ def fit(model, x, y, xv, yv, epochs: int, bs: int, lr: float, log, name: str, sa
         t0, tot, n = time.time(), 0.0, 0
         for i in range(0, len(x) - bs + 1, bs):
             idx = perm[i:i + bs]
-            logits = model(prep(x[idx], g))
-            loss = (F.binary_cross_entropy_with_logits(logits, y[idx]) * logits.shape[1] if y.is_floating_point()
-                    else F.cross_entropy(logits, y[idx], ignore_index=-100))
+            yb = y[idx].to(device)
+            logits = model(prep(x[idx].to(device), g))
+            loss = (F.binary_cross_entropy_with_logits(logits, yb) * logits.shape[1] if y.is_floating_point()
+                    else F.cross_entropy(logits, yb, ignore_index=-100))
             opt.zero_grad()
             loss.backward()
             opt.step()
             sched.step()
             tot, n = tot + float(loss), n + 1
-        acc = accuracy(model, xv, yv, bs, prep)
+        acc = accuracy(model, xv, yv, bs, prep, device)
         log(f"{name} epoch {ep + 1}/{epochs} loss {tot / n:.3f} held-out acc {acc:.3f} ({time.time() - t0:.0f} s)")
         if acc > best:
             best = acc
-            torch.save(save[0].state_dict(), save[1])
+            torch.save({k: v.cpu() for k, v in save[0].state_dict().items()}, save[1])
     return best, acc
 
 
-def accuracy(model, x, y, bs, prep=None):
+def accuracy(model, x, y, bs, prep=None, device: str = "cpu"):
     model.eval()
     ok = n = 0
     with torch.no_grad():
         for i in range(0, len(x), bs):
             keep = y[i:i + bs] >= 0
-            xb = x[i:i + bs]
+            xb = x[i:i + bs].to(device)
             if prep is not None and xb.dtype == torch.uint8:
                 xb = normalize_batch(xb.permute(0, 3, 1, 2).float() / 255.0)
-            p = model(xb).argmax(1)
+            p = model(xb).argmax(1).cpu()
             ok += int(((p == y[i:i + bs]) & keep).sum())
             n += int(keep.sum())
     return ok / max(n, 1)
@@ -192,6 +198,13 @@ def main(argv=None) -> None:
                    help="visual: up to this many objects per image with multi-hot image-level labels (1: single-label)")
     p.add_argument("--init-visual", help="continue from this visual.pth (a second stage with new images)")
     p.add_argument("--tag", default="", help="names a further stage: new random images, pretrain-<only>-<tag>.json")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--workers", type=int, default=1,
+                   help="compose the training set in this many processes, in chunks seeded by their index "
+                        "(1: one sequential stream, as the shipped recipe was made)")
+    p.add_argument("--pack", help="read the split asset pools from this pack (pack.py) instead of the packages")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -206,11 +219,12 @@ def main(argv=None) -> None:
         logf.flush()
 
     t0 = time.time()
-    pools, bgs = load_split_assets(a.seed, cfg.sample_rate)
+    pools, bgs = load_split_assets(a.seed, cfg.sample_rate, a.pack)
     # the visual stage draws first from "pretrain:SEED" whether run alone or with the audio stage
     rng = random.Random((f"pretrain:{a.seed}" if a.only != "audio" else f"pretrain:{a.seed}:audio") + a.tag)
     info = {"config": cfg.to_dict(), "seed": a.seed, "n_visual": a.n_visual, "n_audio": a.n_audio,
-            "epochs": a.epochs, "audio_seconds": a.audio_seconds}
+            "epochs": a.epochs, "audio_seconds": a.audio_seconds, "batch_size": a.batch_size, "lr": a.lr,
+            "device": a.device, "workers": a.workers, "pack": a.pack}
     if a.only != "audio":
         info.update(pretrain_visual(a, cfg, pools, bgs, rng, log))
     if a.only != "visual":
@@ -222,10 +236,20 @@ def main(argv=None) -> None:
     log(f"done: {json.dumps({k: v for k, v in info.items() if 'acc' in k or k == 'seconds'})}")
 
 
+def training_set(make, n: int, rng: random.Random, a, tag: str):
+    """make(n, rng) -> (x, y) tensors: one sequential stream, or chunks composed by a.workers processes."""
+    if a.workers <= 1:
+        return make(n, rng)
+    parts = in_chunks(lambda k, r: dict(zip("xy", (t.numpy() for t in make(k, r)))), n,
+                      f"pretrain:{a.seed}:{tag}{a.tag}", a.workers)
+    return torch.from_numpy(parts["x"]), torch.from_numpy(parts["y"])
+
+
 def pretrain_visual(a, cfg, pools, bgs, rng, log) -> dict:
     t0 = time.time()
-    xv, yv, vcats = make_visual_set(pools["train"], bgs["train"], a.n_visual, cfg.image_size, rng,
-                                    max_objects=a.max_objects)
+    vcats = sorted(c for c, v in pools["train"].items() if v["pictures"]) + [BACKGROUND]
+    xv, yv = training_set(lambda n, r: make_visual_set(pools["train"], bgs["train"], n, cfg.image_size, r,
+                                                       vcats, a.max_objects)[:2], a.n_visual, rng, a, "visual")
     # held out: val-split pictures on val-split backgrounds (never in a training scene), for the
     # categories that have val pictures — this measures generalisation to unseen drawings
     xh, yh, _ = make_visual_set(pools["val"], bgs["val"], 600, cfg.image_size, rng, vcats)
@@ -234,23 +258,28 @@ def pretrain_visual(a, cfg, pools, bgs, rng, log) -> dict:
     if a.init_visual:
         venc.load_state_dict(torch.load(a.init_visual))
     best, last = fit(Classifier(venc, venc.out_channels, len(vcats), True), xv, yv, xh, yh,
-                     a.epochs, 32, 2e-3, log, "visual", save=(venc, os.path.join(a.out, "visual.pth")), prep=jitter)
+                     a.epochs, a.batch_size, a.lr, log, "visual", save=(venc, os.path.join(a.out, "visual.pth")),
+                     prep=jitter, device=a.device)
     return {"visual_categories": vcats, "visual_acc_heldout_best": best, "visual_acc_heldout_last": last,
             "visual_heldout": "val-split pictures on val-split backgrounds", "visual_init": a.init_visual,
             "visual_max_objects": a.max_objects}
 
 
 def pretrain_audio(a, cfg, pools, rng, log) -> dict:
-    xa, ya, acats = make_audio_set(pools["train"], a.n_audio, int(a.audio_seconds * cfg.sample_rate), rng,
-                                   augment=True)
+    t0 = time.time()
+    acats = sorted(c for c, v in pools["train"].items() if v["sounds"])
+    xa, ya = training_set(lambda n, r: make_audio_set(pools["train"], n, int(a.audio_seconds * cfg.sample_rate), r,
+                                                      acats, augment=True)[:2], a.n_audio, rng, a, "audio")
     # held out: val-split recordings and renders (never in a training scene)
     xav, yav, _ = make_audio_set(pools["val"], 400, int(a.audio_seconds * cfg.sample_rate), rng, acats)
+    log(f"audio set {tuple(xa.shape)} over {len(acats)} classes, held-out {len(xav)} ({time.time() - t0:.0f} s)")
     aenc = ResNet22(cfg.sample_rate, cfg.n_fft, cfg.hop_length, cfg.n_mels, cfg.fmin, cfg.fmax,
                     cfg.audio_widths, cfg.audio_blocks, cfg.audio_embed)
     for prm in list(aenc.spectrogram_extractor.parameters()) + [aenc.logmel_extractor.melW]:
         prm.requires_grad = False
     best, last = fit(Classifier(aenc, cfg.audio_embed, len(acats), False), xa, ya, xav, yav,
-                     a.epochs, 32, 2e-3, log, "audio", save=(aenc, os.path.join(a.out, "audio.pth")))
+                     a.epochs, a.batch_size, a.lr, log, "audio", save=(aenc, os.path.join(a.out, "audio.pth")),
+                     device=a.device)
     return {"audio_categories": acats, "audio_acc_heldout_best": best, "audio_acc_heldout_last": last,
             "audio_heldout": "val-split recordings and renders"}
 

@@ -42,15 +42,23 @@ def window_starts(total: int, window: int, n: int) -> List[int]:
     return [round(k * (total - window) / (n - 1)) for k in range(n)]
 
 
+def as_float_wave(w: torch.Tensor) -> torch.Tensor:
+    """Waveforms are kept as float32, or as 16-bit PCM when there are many (generate.py)."""
+    return w.float() / 32767.0 if w.dtype == torch.int16 else w
+
+
 @torch.no_grad()
 def audio_features(a_encoder: torch.nn.Module, waves: torch.Tensor, window: int, n_windows: int,
                    batch: int = 64) -> torch.Tensor:
-    """Frozen encoder outputs [N, n_windows, D] for evenly spread windows of each clip."""
+    """Frozen encoder outputs [N, n_windows, D] for evenly spread windows of each clip, on the
+    encoder's device (the waveforms may stay in host memory)."""
     a_encoder.eval()
+    dev = next(a_encoder.parameters()).device
     starts = window_starts(waves.shape[1], window, n_windows)
     out = []
     for s in starts:
-        feats = [a_encoder(waves[i:i + batch, s:s + window]) for i in range(0, len(waves), batch)]
+        feats = [a_encoder(as_float_wave(waves[i:i + batch, s:s + window]).to(dev))
+                 for i in range(0, len(waves), batch)]
         out.append(torch.cat(feats))
     return torch.stack(out, 1)
 

@@ -27,6 +27,8 @@ from avloc_toolkit.evaluate import metrics_from_heatmaps
 from avloc_toolkit.export import git_commit
 from avloc_toolkit.model import AVIN, IMAGENET_MEAN, IMAGENET_STD, create_optimizer, heatmap
 
+from . import build, generate
+from .build import load_split_assets
 from .objectives import loss_for
 from .plot import plot_curves
 from .scene_cache import audio_features, gt_maps, load_split
@@ -41,7 +43,7 @@ def to_input(u8: torch.Tensor, size: int) -> torch.Tensor:
     x = u8.permute(0, 3, 1, 2).float()
     if x.shape[-1] != size:
         x = F.interpolate(x, (size, size), mode="bilinear", align_corners=False, antialias=True)
-    return (x - MEAN) / STD
+    return (x - MEAN.to(x.device)) / STD.to(x.device)
 
 
 def augment(u8: torch.Tensor, size: int, g: torch.Generator) -> torch.Tensor:
@@ -64,23 +66,43 @@ def augment(u8: torch.Tensor, size: int, g: torch.Generator) -> torch.Tensor:
 def visual_maps(v_encoder, images: torch.Tensor, size: int) -> torch.Tensor:
     """Fixed encoder maps [N, 2, C, h, w] (float16) for the plain and the flipped scene."""
     v_encoder.eval()
+    dev = next(v_encoder.parameters()).device
     out = []
-    for i in range(0, len(images), 64):
-        x = to_input(images[i:i + 64], size)
+    for i in range(0, len(images), 256):
+        x = to_input(images[i:i + 256].to(dev), size)
         out.append(torch.stack([v_encoder(x), v_encoder(x.flip(3))], 1).half())
     return torch.cat(out)
 
 
 def evaluate(model: AVIN, images: torch.Tensor, afeat: torch.Tensor, gt: torch.Tensor, size: int) -> dict:
     model.eval()
+    dev = next(model.parameters()).device
     heats = []
     with torch.no_grad():
         for i in range(0, len(images), 64):
-            f = model.features(to_input(images[i:i + 64], size))
-            e = F.normalize(model.a_proj(afeat[i:i + 64]), dim=1)
-            heats.append(heatmap(f, e))
+            f = model.features(to_input(images[i:i + 64].to(dev), size))
+            e = F.normalize(model.a_proj(afeat[i:i + 64].to(dev)), dim=1)
+            heats.append(heatmap(f, e).cpu())
     r = metrics_from_heatmaps(torch.cat(heats), gt, "avin")
     return {k: r[k] for k in ("n", "ciou@0.5", "auc", "nsa", "mean_ciou")}
+
+
+def fresh_scenes(a, cfg):
+    """(train, val) composed in memory: `a.fresh` new training scenes in parallel chunks, and the
+    stored corpus' val split again (same assets, same builder seed, same order; kept unencoded)."""
+    pools, bgs = load_split_assets(a.corpus_seed, cfg.sample_rate, a.pack)
+    make = generate.scene_arrays(pools["train"], bgs["train"], 160, 3.0, cfg.sample_rate, 0.3)
+    tr = generate.in_chunks(make, a.fresh, f"fresh:{a.corpus_seed}:{a.seed}", a.workers)
+    rng = random.Random(f"{a.corpus_seed}:val")
+    cats = build.scene_categories(pools["val"])
+    imgs, waves, items = [], [], []
+    for _ in range(300):
+        canvas, wave, rec = build.compose_scene(pools["val"], cats, bgs["val"], rng, 160, 3 * cfg.sample_rate, 0.3)
+        imgs.append(np.asarray(canvas.convert("RGB")))
+        waves.append(wave)
+        items.append(rec)
+    return ({"images": torch.from_numpy(tr["images"]), "waves": torch.from_numpy(tr["waves"])},
+            {"images": torch.from_numpy(np.stack(imgs)), "waves": torch.from_numpy(np.stack(waves)), "items": items})
 
 
 def main(argv=None) -> None:
@@ -105,6 +127,14 @@ def main(argv=None) -> None:
                    help="start from this scene checkpoint's weights (e.g. a --freeze-visual run's best.pt, so the "
                         "projections are already aligned when the visual ResNet starts to move); new optimiser")
     p.add_argument("--limit", type=int, default=0, help="use only the first N train/val scenes (smoke tests)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--fresh", type=int, default=0,
+                   help="train on this many scenes composed now, in memory, from the training assets (generate.py) "
+                        "instead of the stored corpus' train split; val is then the corpus' val split composed "
+                        "in memory with the builder's own seed (needs --pack or the unpacked packages)")
+    p.add_argument("--pack", help="asset pack (pack.py) for --fresh")
+    p.add_argument("--corpus-seed", type=int, default=0, help="the corpus seed whose asset splits --fresh uses")
+    p.add_argument("--workers", type=int, default=1, help="processes composing --fresh scenes")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     random.seed(a.seed), np.random.seed(a.seed), torch.manual_seed(a.seed)
@@ -121,21 +151,28 @@ def main(argv=None) -> None:
             jl.write(json.dumps({"time": time.time(), **rec}) + "\n"), jl.flush()
 
     model = AVIN(cfg, freeze_audio=True)
-    model.v_encoder.load_state_dict(torch.load(os.path.join(a.init, "visual.pth")))
-    model.a_encoder.load_state_dict(torch.load(os.path.join(a.init, "audio.pth")))
+    model.v_encoder.load_state_dict(torch.load(os.path.join(a.init, "visual.pth"), map_location="cpu"))
+    model.a_encoder.load_state_dict(torch.load(os.path.join(a.init, "audio.pth"), map_location="cpu"))
     if a.from_ckpt:
-        model.load_state_dict(torch.load(a.from_ckpt, map_location="cpu")["model"])
-    opt = create_optimizer(model, a.lr_visual, a.lr_proj, 1e-4)
+        model.load_state_dict(torch.load(a.from_ckpt, map_location="cpu", weights_only=False)["model"])
     t_start = time.time()
-    tr = load_split(os.path.join(a.data, "train"), cfg.sample_rate)
-    va = load_split(os.path.join(a.data, "val"), cfg.sample_rate)
+    if a.fresh:
+        tr, va = fresh_scenes(a, cfg)     # composed before CUDA starts: the workers are forked
+    else:
+        tr = load_split(os.path.join(a.data, "train"), cfg.sample_rate)
+        va = load_split(os.path.join(a.data, "val"), cfg.sample_rate)
+    model.to(a.device)
+    opt = create_optimizer(model, a.lr_visual, a.lr_proj, 1e-4)
     if a.limit:
         tr = {k: v[:a.limit] for k, v in tr.items()}
         va = {k: v[:a.limit] for k, v in va.items()}
     # the frozen encoder's outputs depend only on the pretraining run and the data, so both
     # methods share one cache beside audio.pth (written atomically; the second run reuses it)
     feat_cache = os.path.join(a.init, f"audio_feats-{os.path.basename(os.path.abspath(a.data))}-{a.limit}.pt")
-    if os.path.exists(feat_cache):
+    if a.fresh:
+        tr_af = audio_features(model.a_encoder, tr["waves"], cfg.window_samples, 2)
+        va_af = audio_features(model.a_encoder, va["waves"], cfg.window_samples, 1)[:, 0]
+    elif os.path.exists(feat_cache):
         tr_af, va_af = torch.load(feat_cache)
     else:
         tr_af = audio_features(model.a_encoder, tr["waves"], cfg.window_samples, 2)
@@ -154,7 +191,7 @@ def main(argv=None) -> None:
     start, step, best = 1, 0, -1.0
     last = os.path.join(a.out, "last.pt")
     if a.resume and os.path.exists(last):
-        ck = torch.load(last)
+        ck = torch.load(last, map_location=a.device, weights_only=False)
         model.load_state_dict(ck["model"]), opt.load_state_dict(ck["optimizer"])
         start, step, best = ck["epoch"] + 1, ck["step"], ck.get("best", -1.0)
         log(f"resumed at epoch {ck['epoch']}", event="resume", epoch=ck["epoch"])
@@ -163,7 +200,7 @@ def main(argv=None) -> None:
         json.dump({"config": cfg.to_dict(), "args": args, "commit": git_commit()}, f, indent=2)
 
     def save(path, epoch, extra):
-        torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "config": cfg.to_dict(),
+        torch.save({"model": {k: v.cpu() for k, v in model.state_dict().items()}, "optimizer": opt.state_dict(), "config": cfg.to_dict(),
                     "epoch": epoch, "step": step, "seed": a.seed, "best": best, "method": a.method,
                     "data": os.path.abspath(a.data), "commit": git_commit(), "args": args, **extra}, path + ".tmp")
         os.replace(path + ".tmp", path)
@@ -187,7 +224,7 @@ def main(argv=None) -> None:
                 view = torch.randint(0, tr_vf.shape[1], (len(idx),), generator=g)
                 fv_map = model.v_proj(tr_vf[idx, view].float())
             else:
-                fv_map = model.visual_map(augment(tr["images"][idx], cfg.image_size, g))
+                fv_map = model.visual_map(augment(tr["images"][idx].to(a.device), cfg.image_size, g))
             losses = loss_for(a.method, fv_map, fa, cfg)
             opt.zero_grad()
             losses["loss"].backward()
