@@ -39,9 +39,8 @@ def _pcm16(x: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.clip(np.round(x * 32767.0), -32768, 32767).astype(np.int16))
 
 
-def write_pack(path: str, seed: int, rate: int) -> Dict:
-    from .build import load_split_assets   # needs the unpacked packages; reading a pack does not
-    pools, bgs = load_split_assets(seed, rate)
+def write_pack(path: str, pools: Dict, bgs: Dict[str, List], seed: int, rate: int) -> None:
+    """pools, bgs as `build.load_split_assets(seed, rate)` returns them."""
     data = {"format": FORMAT, "seed": seed, "rate": rate, "pools": {}, "backgrounds": {}}
     for split, cats in pools.items():
         data["pools"][split] = {c: {"pictures": [(spec, _png(im)) for spec, im in v["pictures"]],
@@ -51,7 +50,6 @@ def write_pack(path: str, seed: int, rate: int) -> Dict:
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     torch.save(data, path + ".tmp")
     os.replace(path + ".tmp", path)
-    return data
 
 
 def read_pack(path: str, seed: int, rate: int) -> Tuple[Dict, Dict[str, List]]:
@@ -89,7 +87,8 @@ def main(argv=None) -> None:
     p.add_argument("--out")
     a = p.parse_args(argv)
     out = a.out or default_path(a.seed)
-    write_pack(out, a.seed, a.rate)
+    from .build import load_split_assets   # needs the unpacked packages; reading a pack does not
+    write_pack(out, *load_split_assets(a.seed, a.rate), a.seed, a.rate)
     print(f"{out}: {os.path.getsize(out) / 1e6:.1f} MB")
 
 

@@ -24,6 +24,7 @@ from PIL import Image, ImageDraw
 from avloc_toolkit.evaluate import metrics_from_heatmaps, normalize_maps, upsample
 from avloc_toolkit.model import AVIN, heatmap
 
+from .centering import recorded
 from .references import centre_metrics, whole_image_metrics
 from .scene_cache import audio_features, gt_maps, load_split
 from .train_scenes import to_input
@@ -34,7 +35,9 @@ KEYS = ("n", "ciou@0.5", "auc", "nsa", "mean_ciou")
 
 def load_ckpt(path: str):
     ck = torch.load(path, map_location="cpu")
-    model = AVIN(corpus_config(), freeze_audio=True)
+    cfg = corpus_config()
+    cfg.feature_centering = recorded(path)     # chosen on val, if it was (centering.py)
+    model = AVIN(cfg, freeze_audio=True)
     model.load_state_dict(ck["model"])
     return model.eval(), ck
 

@@ -21,6 +21,7 @@ import torch
 from avloc_toolkit.export import export_bundle, git_commit, make_card
 from avloc_toolkit.model import AVIN
 
+from .centering import recorded
 from .variant import corpus_config
 
 
@@ -66,6 +67,7 @@ def main(argv=None) -> None:
     torch.set_num_threads(2)
     ck = torch.load(a.checkpoint, map_location="cpu")
     cfg = corpus_config()
+    cfg.feature_centering = recorded(a.checkpoint)     # chosen on val, if it was (centering.py)
     model = AVIN(cfg, freeze_audio=True)
     model.load_state_dict(ck["model"])
     model.eval()

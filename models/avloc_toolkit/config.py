@@ -39,6 +39,12 @@ class AVINConfig:
     tc: float = 0.07
     margin: float = 0.6
 
+    # ---- inference (not in the official code; 0 = official avmap)
+    # each cell minus this multiple of its image's induction vector (the mean cell) before the
+    # L2 normalisation of `features`: what is common to the whole frame (scenery, "some object")
+    # then no longer lights every cell; chosen on val (avloc_corpus.centering)
+    feature_centering: float = 0.0
+
     @property
     def window_samples(self) -> int:
         return int(round(self.window_seconds * self.sample_rate))

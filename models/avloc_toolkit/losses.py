@@ -72,7 +72,10 @@ def distance_loss(ind_vec: torch.Tensor, fa: torch.Tensor, margin: float = 0.6) 
     eye = torch.eye(B, device=dev)
     mask = eye - (1 - eye) / (B - 1)
     ind_d = ind_vec.detach()
-    dist = torch.stack([F.pairwise_distance(ind_d[i].unsqueeze(0), fa) for i in range(B)]) ** 2
+    # all pairs at once: the official row-by-row F.pairwise_distance (eps 1e-6 added to the
+    # difference) as one exact cdist (no matmul expansion, so no cancellation), which cost
+    # B kernel launches per step on a GPU and 7x the time on a CPU at batch 128
+    dist = torch.cdist(ind_d + 1e-6, fa, compute_mode="donot_use_mm_for_euclid_dist") ** 2
     ind_n = F.normalize(ind_d, dim=1, p=2)
     vv = ind_n @ ind_n.T
     w = -vv * (1 - eye) + eye

@@ -66,7 +66,7 @@ class AVIN(nn.Module):
         return self.v_proj(self.v_encoder(image))
 
     def features(self, image: torch.Tensor) -> torch.Tensor:
-        return F.normalize(self.visual_map(image), dim=1, p=2)
+        return centred_features(self.visual_map(image), self.cfg.feature_centering)
 
     def embedding(self, waveform: torch.Tensor) -> torch.Tensor:
         return F.normalize(self.audio_vector(waveform), dim=1, p=2)
@@ -79,7 +79,7 @@ class AVIN(nn.Module):
         if mode == "train":
             c = self.cfg
             return avin_losses(fv_map, fa, c.tp, c.tn, c.ts, c.tc, c.margin)
-        return heatmap(F.normalize(fv_map, dim=1, p=2), F.normalize(fa, dim=1, p=2))
+        return heatmap(centred_features(fv_map, self.cfg.feature_centering), F.normalize(fa, dim=1, p=2))
 
     def param_groups(self, lr_visual: float = 1e-5, lr_proj: float = 1e-4):
         """Official per-group learning rates (main.py create_optimizer)."""
@@ -99,6 +99,13 @@ def create_optimizer(model: AVIN, lr_visual: float = 1e-5, lr_proj: float = 1e-4
     """Adam(betas 0.9/0.999, weight decay 1e-4), v_encoder at 1e-5, v_proj and a_proj at 1e-4."""
     return torch.optim.Adam(model.param_groups(lr_visual, lr_proj), betas=(0.9, 0.999),
                             weight_decay=weight_decay)
+
+
+def centred_features(fv_map: torch.Tensor, centering: float = 0.0) -> torch.Tensor:
+    """Contract features: fv_map minus `centering` x its spatial mean, L2-normalised over channels."""
+    if centering:
+        fv_map = fv_map - centering * fv_map.mean((2, 3), keepdim=True)
+    return F.normalize(fv_map, dim=1, p=2)
 
 
 def heatmap(features: torch.Tensor, embedding: torch.Tensor) -> torch.Tensor:

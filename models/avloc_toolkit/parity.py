@@ -56,10 +56,10 @@ def make_inputs(cfg, n: int, seed: int):
     return np.stack(imgs), np.stack(wavs)
 
 
-def write_parity_case(out: str, preset: str = "tiny", seed: int = 0, n: int = 3) -> dict:
+def write_parity_case(out: str, preset: str = "tiny", seed: int = 0, n: int = 3, centering: float = 0.0) -> dict:
     torch.set_num_threads(2)
     os.makedirs(out, exist_ok=True)
-    cfg = make_config(preset)
+    cfg = make_config(preset, feature_centering=centering)
     torch.manual_seed(seed)
     model = AVIN(cfg)
     perturb_batchnorm(model, seed)
@@ -77,7 +77,7 @@ def write_parity_case(out: str, preset: str = "tiny", seed: int = 0, n: int = 3)
     feats.astype("<f4").tofile(os.path.join(out, "ref_features.f32"))
     emb.astype("<f4").tofile(os.path.join(out, "ref_embedding.f32"))
     heat.astype("<f4").tofile(os.path.join(out, "ref_heatmap.f32"))
-    meta = {"n": n, "preset": preset, "seed": seed, "image": [n, cfg.image_size, cfg.image_size, 3],
+    meta = {"n": n, "preset": preset, "seed": seed, "centering": centering, "image": [n, cfg.image_size, cfg.image_size, 3],
             "waveform": [n, cfg.window_samples], "features": list(feats.shape),
             "embedding": list(emb.shape), "heatmap": list(heat.shape), "bundle": "bundle"}
     with open(os.path.join(out, "ref.json"), "w") as f:
@@ -91,8 +91,9 @@ def main(argv=None) -> None:
     p.add_argument("--preset", default="tiny", choices=sorted(PRESETS))
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--n", type=int, default=3)
+    p.add_argument("--centering", type=float, default=0.0, help="AVINConfig.feature_centering of the exported graph")
     a = p.parse_args(argv)
-    print(json.dumps(write_parity_case(a.out, a.preset, a.seed, a.n)))
+    print(json.dumps(write_parity_case(a.out, a.preset, a.seed, a.n, a.centering)))
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ import torch
 
 from helpers import MODELS_DIR  # noqa: F401
 from avloc_toolkit.config import AVINConfig, make_config
-from avloc_toolkit.model import AVIN, heatmap
+from avloc_toolkit.model import AVIN, centred_features, heatmap
 
 
 class FullSize(unittest.TestCase):
@@ -70,3 +70,26 @@ class Variants(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class Centering(unittest.TestCase):
+    def test_zero_is_the_official_features(self):
+        fv = torch.randn(2, 8, 5, 5)
+        torch.testing.assert_close(centred_features(fv, 0.0), torch.nn.functional.normalize(fv, dim=1))
+
+    def test_one_ignores_what_every_cell_shares(self):
+        # centering 1 subtracts the frame's mean cell: a vector added to every cell changes nothing
+        fv = torch.randn(2, 8, 5, 5)
+        shared = 3.0 * torch.randn(2, 8, 1, 1)
+        torch.testing.assert_close(centred_features(fv + shared, 1.0), centred_features(fv, 1.0), atol=1e-5, rtol=0)
+        self.assertFalse(torch.allclose(centred_features(fv + shared, 0.0), centred_features(fv, 0.0), atol=1e-3))
+
+    def test_model_features_use_the_config(self):
+        cfg = make_config("tiny", feature_centering=1.5)
+        torch.manual_seed(0)
+        model = AVIN(cfg).eval()
+        img = torch.randn(1, 3, cfg.image_size, cfg.image_size)
+        with torch.no_grad():
+            expect = centred_features(model.visual_map(img), 1.5)
+            torch.testing.assert_close(model.features(img), expect)
+            self.assertEqual(AVINConfig.from_dict(cfg.to_dict()).feature_centering, 1.5)

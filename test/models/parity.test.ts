@@ -41,11 +41,14 @@ function argmax(a: ArrayLike<number>, start: number, len: number): number {
   return best - start;
 }
 
-for (const preset of ['tiny', 'small']) {
-  test(`exported AVIN (${preset}) matches PyTorch in onnxruntime-node`, async () => {
+// the last case exports a graph with feature centering (cells minus 1.5x their frame's mean
+// cell before the normalisation, AVINConfig.feature_centering), as the shipped bundle has
+for (const [preset, centering] of [['tiny', 0], ['small', 0], ['small', 1.5]] as const) {
+  test(`exported AVIN (${preset}, centering ${centering}) matches PyTorch in onnxruntime-node`, async () => {
     const dir = mkdtempSync(join(tmpdir(), `avloc-parity-${preset}-`));
     try {
-      const py = spawnSync('/usr/bin/python3', ['-m', 'avloc_toolkit.parity', '--out', dir, '--preset', preset, '--n', '3'],
+      const py = spawnSync('/usr/bin/python3', ['-m', 'avloc_toolkit.parity', '--out', dir, '--preset', preset, '--n', '3',
+        '--centering', String(centering)],
         { cwd: join(repo, 'models'), encoding: 'utf8', timeout: 120_000 });
       assert.equal(py.status, 0, `python export failed:\n${py.stderr}`);
       const meta = JSON.parse(readFileSync(join(dir, 'ref.json'), 'utf8')) as RefMeta;
@@ -53,7 +56,9 @@ for (const preset of ['tiny', 'small']) {
       const card = JSON.parse(readFileSync(join(bundle, 'model.json'), 'utf8')) as {
         visual: { file: string; input: string; output: string };
         audio: { file: string; input: string; output: string };
+        architecture: { config: { feature_centering: number } };
       };
+      assert.equal(card.architecture.config.feature_centering, centering);
       const opts: ort.InferenceSession.SessionOptions = { intraOpNumThreads: 2, interOpNumThreads: 1 };
       const vis = await ort.InferenceSession.create(join(bundle, card.visual.file), opts);
       const aud = await ort.InferenceSession.create(join(bundle, card.audio.file), opts);
@@ -97,7 +102,7 @@ for (const preset of ['tiny', 'small']) {
       const dF = maxAbsDiff(feats, refF);
       const dE = maxAbsDiff(embs, refE);
       const dH = maxAbsDiff(heat, refH);
-      console.log(`parity ${preset}: n=${n} C=${C} grid=${h}x${w} max|Δ| features ${dF.toExponential(2)}, ` +
+      console.log(`parity ${preset} centering ${centering}: n=${n} C=${C} grid=${h}x${w} max|Δ| features ${dF.toExponential(2)}, ` +
         `embedding ${dE.toExponential(2)}, heatmap ${dH.toExponential(2)}`);
       assert.ok(dF <= TOL, `features max abs diff ${dF}`);
       assert.ok(dE <= TOL, `embedding max abs diff ${dE}`);

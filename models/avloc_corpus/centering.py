@@ -1,0 +1,81 @@
+"""Choose a scene checkpoint's feature centering on the val split, and record it beside it.
+
+  python3 -m avloc_corpus.centering .cache/runs/v2/avin-ft-ml/best.pt [--data CORPUS]
+
+Why: an AVIN map lights every object and some scenery, because each cell's features share a
+component with the whole frame (the induction vector, the mean cell) that the audio embedding
+also carries. Subtracting a multiple of the frame's mean cell before the normalisation
+(`AVINConfig.feature_centering`, inside the visual graph, so the contract's features and heatmap
+are unchanged in form) keeps what sets a cell apart from its frame. The multiple is picked from a
+fixed grid by val cIoU@0.5 (ties: the smaller), never on test; writes centering.json beside the
+checkpoint, which `report.load_ckpt` and `ship` read.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+import torch
+import torch.nn.functional as F
+
+from avloc_toolkit.evaluate import metrics_from_heatmaps
+from avloc_toolkit.model import AVIN, centred_features, heatmap
+
+from .scene_cache import audio_features, gt_maps, load_split
+from .train_scenes import to_input
+from .variant import corpus_config
+
+GRID = (0.0, 0.5, 1.0, 1.5, 2.0)
+
+
+def sidecar(checkpoint: str) -> str:
+    return os.path.join(os.path.dirname(os.path.abspath(checkpoint)), "centering.json")
+
+
+def recorded(checkpoint: str) -> float:
+    """The centering chosen for this checkpoint, 0 (the official avmap) if none was."""
+    path = sidecar(checkpoint)
+    if not os.path.exists(path):
+        return 0.0
+    with open(path) as f:
+        rec = json.load(f)
+    return float(rec["centering"]) if rec["checkpoint"] == os.path.basename(checkpoint) else 0.0
+
+
+@torch.no_grad()
+def scan(model: AVIN, split: dict, grid=GRID) -> dict:
+    cfg = model.cfg
+    fa = F.normalize(model.a_proj(audio_features(model.a_encoder, split["waves"], cfg.window_samples, 1)[:, 0]), dim=1)
+    imgs = split["images"]
+    fv = torch.cat([model.visual_map(to_input(imgs[i:i + 64], cfg.image_size)) for i in range(0, len(imgs), 64)])
+    gt = gt_maps(split["items"], imgs.shape[2], imgs.shape[1])
+    out = {}
+    for lam in grid:
+        r = metrics_from_heatmaps(heatmap(centred_features(fv, lam), fa), gt, "avin")
+        out[lam] = {k: r[k] for k in ("ciou@0.5", "auc", "nsa", "mean_ciou")}
+    return out
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("checkpoint")
+    p.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "..", ".cache", "corpus", "synth-v2"))
+    p.add_argument("--threads", type=int, default=2)
+    a = p.parse_args(argv)
+    torch.set_num_threads(a.threads)
+    model = AVIN(corpus_config(), freeze_audio=True)
+    model.load_state_dict(torch.load(a.checkpoint, map_location="cpu")["model"])
+    model.eval()
+    res = scan(model, load_split(os.path.join(a.data, "val"), model.cfg.sample_rate))
+    best = max(res, key=lambda lam: (res[lam]["ciou@0.5"], -lam))
+    print(f"{'centering':>10}{'cIoU@0.5':>10}{'AUC':>8}")
+    for lam, r in res.items():
+        print(f"{lam:>10.2f}{r['ciou@0.5']:>10.4f}{r['auc']:>8.4f}{'  <- chosen' if lam == best else ''}")
+    with open(sidecar(a.checkpoint), "w") as f:
+        json.dump({"centering": best, "chosen_on": "val cIoU@0.5", "checkpoint": os.path.basename(a.checkpoint),
+                   "val": {str(k): v for k, v in res.items()}}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
