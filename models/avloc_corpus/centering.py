@@ -33,14 +33,15 @@ def sidecar(checkpoint: str) -> str:
     return os.path.join(os.path.dirname(os.path.abspath(checkpoint)), "centering.json")
 
 
-def recorded(checkpoint: str) -> float:
-    """The centering chosen for this checkpoint, 0 (the official avmap) if none was."""
+def recorded(checkpoint: str, default: float = 0.0) -> float:
+    """The centering chosen for this checkpoint by this tool, else `default` (the one its training
+    selected it with, 0 for the official avmap)."""
     path = sidecar(checkpoint)
     if not os.path.exists(path):
-        return 0.0
+        return default
     with open(path) as f:
         rec = json.load(f)
-    return float(rec["centering"]) if rec["checkpoint"] == os.path.basename(checkpoint) else 0.0
+    return float(rec["centering"]) if rec["checkpoint"] == os.path.basename(checkpoint) else default
 
 
 @torch.no_grad()

@@ -36,7 +36,8 @@ KEYS = ("n", "ciou@0.5", "auc", "nsa", "mean_ciou")
 def load_ckpt(path: str):
     ck = torch.load(path, map_location="cpu")
     cfg = corpus_config()
-    cfg.feature_centering = recorded(path)     # chosen on val, if it was (centering.py)
+    # chosen on val after training (centering.py), or the one val selected best.pt with
+    cfg.feature_centering = recorded(path, ck.get("config", {}).get("feature_centering", 0.0))
     model = AVIN(cfg, freeze_audio=True)
     model.load_state_dict(ck["model"])
     return model.eval(), ck
@@ -125,8 +126,14 @@ def main(argv=None) -> None:
         heats[name] = heatmaps(model, te["images"], te["waves"], cfg)
         r = metrics_from_heatmaps(heats[name], gt, "avin")
         results[name] = {**{k: r[k] for k in KEYS}, "checkpoint": os.path.abspath(path), "epoch": ck["epoch"],
+                         "centering": model.cfg.feature_centering,
                          "breakdown": breakdown(np.array(r["per_item"]["ciou"]), items),
                          "peak": peak_places(heats[name], items, te["images"].shape[1])}
+        if model.cfg.feature_centering:   # the same checkpoint as the official avmap, for comparison
+            model.cfg.feature_centering = 0.0
+            r0 = metrics_from_heatmaps(heatmaps(model, te["images"], te["waves"], cfg), gt, "avin")
+            results[f"{name}, official avmap (centering 0)"] = {**{k: r0[k] for k in KEYS},
+                                                                "breakdown": breakdown(np.array(r0["per_item"]["ciou"]), items)}
     r = centre_metrics(gt, cfg.grid, cfg.grid)
     results["centre prior"] = {**{k: r[k] for k in KEYS}, "breakdown": breakdown(np.array(r["per_item"]["ciou"]), items)}
     r = whole_image_metrics(gt)
@@ -158,7 +165,6 @@ def main(argv=None) -> None:
     for i in list(range(0, len(items), step))[:a.overlays]:
         img = te["images"][i].numpy()
         it = items[i]
-        c_av = results["avin"]["breakdown"] and None
         left = overlay(img, heats["avin"][i], it, f"AVIN {it['sounding_category']}")
         right = overlay(img, heats["ezvsl"][i], it, "EZ-VSL")
         sheet = Image.new("RGB", (left.width * 2 + 4, left.height), "white")

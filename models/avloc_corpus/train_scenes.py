@@ -128,6 +128,9 @@ def main(argv=None) -> None:
                         "projections are already aligned when the visual ResNet starts to move); new optimiser")
     p.add_argument("--limit", type=int, default=0, help="use only the first N train/val scenes (smoke tests)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--centering", type=float, default=0.0,
+                   help="feature centering (AVINConfig.feature_centering) of the val heatmaps that pick best.pt, "
+                        "as the bundle will use it; training itself is unchanged")
     p.add_argument("--fresh", type=int, default=0,
                    help="train on this many scenes composed now, in memory, from the training assets (generate.py) "
                         "instead of the stored corpus' train split; val is then the corpus' val split composed "
@@ -140,6 +143,7 @@ def main(argv=None) -> None:
     random.seed(a.seed), np.random.seed(a.seed), torch.manual_seed(a.seed)
     os.makedirs(a.out, exist_ok=True)
     cfg = corpus_config()
+    cfg.feature_centering = a.centering
     logf = open(os.path.join(a.out, "train.log"), "a")
     jl = open(os.path.join(a.out, "log.jsonl"), "a")
 
