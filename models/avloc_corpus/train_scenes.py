@@ -89,7 +89,8 @@ def evaluate(model: AVIN, images: torch.Tensor, afeat: torch.Tensor, gt: torch.T
 
 def fresh_scenes(a, cfg):
     """(train, val) composed in memory: `a.fresh` new training scenes in parallel chunks, and the
-    stored corpus' val split again (same assets, same builder seed, same order; kept unencoded)."""
+    stored corpus' val split again (same assets, same builder seed, same order; kept unencoded).
+    Sizes are the builder's defaults (build.py: 160 px, 3 s clips, second source 0.3, 300 val)."""
     pools, bgs = load_split_assets(a.corpus_seed, cfg.sample_rate, a.pack)
     make = generate.scene_arrays(pools["train"], bgs["train"], 160, 3.0, cfg.sample_rate, 0.3)
     tr = generate.in_chunks(make, a.fresh, f"fresh:{a.corpus_seed}:{a.seed}", a.workers)
@@ -204,7 +205,8 @@ def main(argv=None) -> None:
         json.dump({"config": cfg.to_dict(), "args": args, "commit": git_commit()}, f, indent=2)
 
     def save(path, epoch, extra):
-        torch.save({"model": {k: v.cpu() for k, v in model.state_dict().items()}, "optimizer": opt.state_dict(), "config": cfg.to_dict(),
+        torch.save({"model": {k: v.cpu() for k, v in model.state_dict().items()},
+                    "optimizer": opt.state_dict(), "config": cfg.to_dict(),
                     "epoch": epoch, "step": step, "seed": a.seed, "best": best, "method": a.method,
                     "data": os.path.abspath(a.data), "commit": git_commit(), "args": args, **extra}, path + ".tmp")
         os.replace(path + ".tmp", path)

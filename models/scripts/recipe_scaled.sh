@@ -10,6 +10,11 @@
 # avloc_corpus.collect packs (a few files < 16 MB: weights without optimiser state, logs).
 # Env: DEVICE (cuda), WORKERS (8 per composing process), PACK, PYTHON (python3), SCALE (1.0: set
 # sizes are multiplied by it; 0.01 is a smoke test that runs on a CPU in a few minutes).
+# Seen on one H200 + 16 cores (2026-11-26, 505 s): the pretraining stages finish in ~3 min; the
+# scene stages below run their processes time-sliced on the one GPU and per-image augmentation
+# on the CPU, so they stop at their --minutes caps undertrained (models/README.md, GPU section).
+# The encoders the scene stages start from are RUNS/init (pretrain-ml's visual.pth, pretrain-audio's
+# audio.pth); RESULTS/pretrain.tar holds both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 R=$(realpath -m "$1"); RES=${2:-}
