@@ -7,8 +7,9 @@ component with the whole frame (the induction vector, the mean cell) that the au
 also carries. Subtracting a multiple of the frame's mean cell before the normalisation
 (`AVINConfig.feature_centering`, inside the visual graph, so the contract's features and heatmap
 are unchanged in form) keeps what sets a cell apart from its frame. The multiple is picked from a
-fixed grid by val cIoU@0.5 (ties: the smaller), never on test; writes centering.json beside the
-checkpoint, which `report.load_ckpt` and `ship` read.
+fixed grid by val cIoU@0.5 (ties: the smaller), never on test (the grid first stopped at 2, and was
+extended to 3 when 2 won for AVIN); writes centering.json beside the checkpoint, which
+`report.load_ckpt` and `ship` read.
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from .scene_cache import audio_features, gt_maps, load_split
 from .train_scenes import to_input
 from .variant import corpus_config
 
-GRID = (0.0, 0.5, 1.0, 1.5, 2.0)
+GRID = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0)
 
 
 def sidecar(checkpoint: str) -> str:
@@ -42,6 +43,16 @@ def recorded(checkpoint: str, default: float = 0.0) -> float:
     with open(path) as f:
         rec = json.load(f)
     return float(rec["centering"]) if rec["checkpoint"] == os.path.basename(checkpoint) else default
+
+
+def recorded_scan(checkpoint: str) -> dict:
+    """The val metrics per centering that chose it ({} if none was chosen for this checkpoint)."""
+    path = sidecar(checkpoint)
+    if not os.path.exists(path):
+        return {}
+    with open(path) as f:
+        rec = json.load(f)
+    return rec["val"] if rec["checkpoint"] == os.path.basename(checkpoint) else {}
 
 
 @torch.no_grad()

@@ -21,7 +21,7 @@ import torch
 from avloc_toolkit.export import export_bundle, git_commit, make_card
 from avloc_toolkit.model import AVIN
 
-from .centering import recorded
+from .centering import recorded, recorded_scan
 from .variant import corpus_config
 
 
@@ -99,12 +99,15 @@ def main(argv=None) -> None:
             pre[os.path.join(os.path.basename(os.path.normpath(d)), name)] = {
                 k: v for k, v in j.items() if k not in ("config", "n_visual" if "audio" in name else "n_audio",
                                                         "n_audio" if "visual" in name else "n_visual")}
+    sel_c = ck.get("config", {}).get("feature_centering", 0.0)
     training = {
         "data": f"avloc real-material corpus {corpus_name} (models/avloc_corpus, seed {corpus['seed']}): "
                 f"{corpus['train']} train / {corpus['val']} val / {corpus['test']} test scenes",
         "epochs": int(ck["epoch"]), "seed": int(ck["seed"]),
         "epochs_run": last_epoch(a.checkpoint),
-        "selection": "the epoch with the best val cIoU@0.5 (AVIN protocol) among all epochs run", "commit": ck.get("commit") or git_commit(),
+        "selection": "the epoch with the best val cIoU@0.5 (AVIN protocol) among all epochs run"
+                     + (f", its maps made with feature centering {sel_c}" if sel_c else ""),
+        "commit": ck.get("commit") or git_commit(),
         "objective": {"avin": "AVIN objective (contrastive + distance)",
                       "ezvsl": "EZ-VSL multiple-instance contrastive (max over cells)"}[ck.get("method", "avin")]
                      + ", self-supervised: no labels, no boxes",
@@ -118,8 +121,9 @@ def main(argv=None) -> None:
             "value": cfg.feature_centering,
             "what": "visual.onnx subtracts this multiple of the frame's mean cell (the induction vector) from every "
                     "cell before the L2 normalisation; 0 is the official avmap",
-            "chosen": "by val cIoU@0.5 over {0, 0.5, 1, 1.5, 2} (avloc_corpus.centering), never on test",
-            "selected_best_with": ck.get("config", {}).get("feature_centering", 0.0)},
+            "chosen": "by val cIoU@0.5 over {0, 0.5, ..., 3} (avloc_corpus.centering), never on test",
+            "selected_best_with": sel_c,
+            "val": recorded_scan(a.checkpoint)},
         "pretraining": pre,
         "first_stage": first_stage(ck),
         "dataLicenses": data_licences(os.path.join(data, "splits.json")),

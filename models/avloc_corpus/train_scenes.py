@@ -129,6 +129,8 @@ def main(argv=None) -> None:
                         "projections are already aligned when the visual ResNet starts to move); new optimiser")
     p.add_argument("--limit", type=int, default=0, help="use only the first N train/val scenes (smoke tests)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--tp", type=float, help="AVIN: fraction of cells above the positive threshold (config default 0.3)")
+    p.add_argument("--tn", type=float, help="AVIN: fraction of cells below the negative threshold (config default 0.5)")
     p.add_argument("--centering", type=float, default=0.0,
                    help="feature centering (AVINConfig.feature_centering) of the val heatmaps that pick best.pt, "
                         "as the bundle will use it; training itself is unchanged")
@@ -145,6 +147,8 @@ def main(argv=None) -> None:
     os.makedirs(a.out, exist_ok=True)
     cfg = corpus_config()
     cfg.feature_centering = a.centering
+    cfg.tp = a.tp if a.tp is not None else cfg.tp
+    cfg.tn = a.tn if a.tn is not None else cfg.tn
     logf = open(os.path.join(a.out, "train.log"), "a")
     jl = open(os.path.join(a.out, "log.jsonl"), "a")
 
