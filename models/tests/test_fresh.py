@@ -125,3 +125,31 @@ class Fresh(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class Centering(unittest.TestCase):
+    def test_scan_and_sidecar(self):
+        # scan scores each grid value with the model's own maps; lambda 0 is the plain heatmap,
+        # and the sidecar is read back only for the checkpoint it was written for
+        import json
+        from avloc_corpus import centering
+        from avloc_corpus.variant import corpus_config
+        from avloc_toolkit.model import AVIN
+        torch.manual_seed(0)
+        model = AVIN(corpus_config()).eval()
+        rng = np.random.default_rng(0)
+        split = {"images": torch.from_numpy(rng.integers(0, 255, (4, 160, 160, 3), dtype=np.uint8)),
+                 "waves": torch.from_numpy(rng.standard_normal((4, 40000)).astype(np.float32) * 0.1),
+                 "items": [{"boxes": [[10 * i, 20, 10 * i + 60, 90]]} for i in range(4)]}
+        res = centering.scan(model, split, grid=(0.0, 1.0))
+        self.assertEqual(sorted(res), [0.0, 1.0])
+        for r in res.values():
+            self.assertTrue(0.0 <= r["ciou@0.5"] <= 1.0 and 0.0 <= r["auc"] <= 1.0)
+        self.assertNotEqual(res[0.0]["mean_ciou"], res[1.0]["mean_ciou"])
+        with tempfile.TemporaryDirectory() as tmp:
+            ck = os.path.join(tmp, "best.pt")
+            self.assertEqual(centering.recorded(ck, 0.5), 0.5)       # nothing recorded: the default
+            with open(centering.sidecar(ck), "w") as f:
+                json.dump({"centering": 2.5, "checkpoint": "best.pt", "val": {}}, f)
+            self.assertEqual(centering.recorded(ck), 2.5)
+            self.assertEqual(centering.recorded(os.path.join(tmp, "last.pt"), 0.0), 0.0)
