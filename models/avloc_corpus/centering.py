@@ -74,12 +74,20 @@ def main(argv=None) -> None:
     p.add_argument("checkpoint")
     p.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "..", ".cache", "corpus", "synth-v2"))
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--pack", help="compose the val split in memory from this asset pack instead of reading the corpus")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     model = AVIN(corpus_config(), freeze_audio=True)
     model.load_state_dict(torch.load(a.checkpoint, map_location="cpu")["model"])
     model.eval()
-    res = scan(model, load_split(os.path.join(a.data, "val"), model.cfg.sample_rate))
+    if a.pack:
+        from .build import load_split_assets
+        from .train_scenes import recompose
+        pools, bgs = load_split_assets(0, model.cfg.sample_rate, a.pack)
+        val = recompose(pools["val"], bgs["val"], "val", 300, 0, model.cfg.sample_rate)
+    else:
+        val = load_split(os.path.join(a.data, "val"), model.cfg.sample_rate)
+    res = scan(model, val)
     best = max(res, key=lambda lam: (res[lam]["ciou@0.5"], -lam))
     print(f"{'centering':>10}{'cIoU@0.5':>10}{'AUC':>8}")
     for lam, r in res.items():

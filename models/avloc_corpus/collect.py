@@ -29,7 +29,7 @@ def collect(runs: str, dest: str) -> list:
         os.replace(out + ".tmp", out)
         written.append(out)
     for tar_name, patterns in (("pretrain.tar", ["pretrain*/*.pth", "pretrain*/*.json"]),
-                               ("logs.tar", ["*/*.log", "*/log.jsonl", "*/config.json", "*/curves.png",
+                               ("logs.tar", ["*/*.log", "*/log.jsonl", "*/config.json", "*/curves.png", "*/centering.json",
                                              "*/pretrain*.json", "*.log"])):
         files = sorted({f for p in patterns for f in glob.glob(os.path.join(runs, p))})
         if not files:

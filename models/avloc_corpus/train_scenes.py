@@ -87,23 +87,32 @@ def evaluate(model: AVIN, images: torch.Tensor, afeat: torch.Tensor, gt: torch.T
     return {k: r[k] for k in ("n", "ciou@0.5", "auc", "nsa", "mean_ciou")}
 
 
-def fresh_scenes(a, cfg):
-    """(train, val) composed in memory: `a.fresh` new training scenes in parallel chunks, and the
-    stored corpus' val split again (same assets, same builder seed, same order; kept unencoded).
-    Sizes are the builder's defaults (build.py: 160 px, 3 s clips, second source 0.3, 300 val)."""
+def recompose(pool, bgs, split: str, n: int, corpus_seed: int, rate: int) -> dict:
+    """The stored corpus' split again, in memory: same assets, same builder seed, same order (kept
+    unencoded, waves as 16-bit PCM). Sizes are the builder's defaults (build.py: 160 px, 3 s
+    clips, second source 0.3)."""
+    rng = random.Random(f"{corpus_seed}:{split}")
+    cats = build.scene_categories(pool)
+    imgs, waves, items = [], [], []
+    for _ in range(n):
+        canvas, wave, rec = build.compose_scene(pool, cats, bgs, rng, 160, 3 * rate, 0.3)
+        imgs.append(np.asarray(canvas.convert("RGB")))
+        waves.append(np.clip(np.round(wave * 32767.0), -32768, 32767).astype(np.int16))
+        items.append(rec)
+    return {"images": torch.from_numpy(np.stack(imgs)), "waves": torch.from_numpy(np.stack(waves)), "items": items}
+
+
+def scenes_in_memory(a, cfg):
+    """(train, val) composed from the asset pools instead of read from the stored corpus: val is the
+    corpus' val split (300) again; train is `a.fresh` new scenes composed in parallel chunks, or
+    without --fresh the corpus' train split (6000) again."""
     pools, bgs = load_split_assets(a.corpus_seed, cfg.sample_rate, a.pack)
+    va = recompose(pools["val"], bgs["val"], "val", 300, a.corpus_seed, cfg.sample_rate)
+    if not a.fresh:
+        return recompose(pools["train"], bgs["train"], "train", 6000, a.corpus_seed, cfg.sample_rate), va
     make = generate.scene_arrays(pools["train"], bgs["train"], 160, 3.0, cfg.sample_rate, 0.3)
     tr = generate.in_chunks(make, a.fresh, f"fresh:{a.corpus_seed}:{a.seed}", a.workers)
-    rng = random.Random(f"{a.corpus_seed}:val")
-    cats = build.scene_categories(pools["val"])
-    imgs, waves, items = [], [], []
-    for _ in range(300):
-        canvas, wave, rec = build.compose_scene(pools["val"], cats, bgs["val"], rng, 160, 3 * cfg.sample_rate, 0.3)
-        imgs.append(np.asarray(canvas.convert("RGB")))
-        waves.append(wave)
-        items.append(rec)
-    return ({"images": torch.from_numpy(tr["images"]), "waves": torch.from_numpy(tr["waves"])},
-            {"images": torch.from_numpy(np.stack(imgs)), "waves": torch.from_numpy(np.stack(waves)), "items": items})
+    return {"images": torch.from_numpy(tr["images"]), "waves": torch.from_numpy(tr["waves"])}, va
 
 
 def main(argv=None) -> None:
@@ -138,7 +147,9 @@ def main(argv=None) -> None:
                    help="train on this many scenes composed now, in memory, from the training assets (generate.py) "
                         "instead of the stored corpus' train split; val is then the corpus' val split composed "
                         "in memory with the builder's own seed (needs --pack or the unpacked packages)")
-    p.add_argument("--pack", help="asset pack (pack.py) for --fresh")
+    p.add_argument("--pack", help="compose the corpus' train and val splits in memory from this asset pack (pack.py) "
+                                  "instead of reading the stored corpus (a machine without it); with --fresh, the new "
+                                  "scenes too")
     p.add_argument("--corpus-seed", type=int, default=0, help="the corpus seed whose asset splits --fresh uses")
     p.add_argument("--workers", type=int, default=1, help="processes composing --fresh scenes")
     a = p.parse_args(argv)
@@ -165,8 +176,8 @@ def main(argv=None) -> None:
     if a.from_ckpt:
         model.load_state_dict(torch.load(a.from_ckpt, map_location="cpu", weights_only=False)["model"])
     t_start = time.time()
-    if a.fresh:
-        tr, va = fresh_scenes(a, cfg)     # composed before CUDA starts: the workers are forked
+    if a.fresh or a.pack:
+        tr, va = scenes_in_memory(a, cfg)     # composed before CUDA starts: the workers are forked
     else:
         tr = load_split(os.path.join(a.data, "train"), cfg.sample_rate)
         va = load_split(os.path.join(a.data, "val"), cfg.sample_rate)
@@ -178,7 +189,7 @@ def main(argv=None) -> None:
     # the frozen encoder's outputs depend only on the pretraining run and the data, so both
     # methods share one cache beside audio.pth (written atomically; the second run reuses it)
     feat_cache = os.path.join(a.init, f"audio_feats-{os.path.basename(os.path.abspath(a.data))}-{a.limit}.pt")
-    if a.fresh:
+    if a.fresh or a.pack:
         tr_af = audio_features(model.a_encoder, tr["waves"], cfg.window_samples, 2)
         va_af = audio_features(model.a_encoder, va["waves"], cfg.window_samples, 1)[:, 0]
     elif os.path.exists(feat_cache):
