@@ -34,25 +34,25 @@ def sidecar(checkpoint: str) -> str:
     return os.path.join(os.path.dirname(os.path.abspath(checkpoint)), "centering.json")
 
 
-def recorded(checkpoint: str, default: float = 0.0) -> float:
-    """The centering chosen for this checkpoint by this tool, else `default` (the one its training
-    selected it with, 0 for the official avmap)."""
-    path = sidecar(checkpoint)
-    if not os.path.exists(path):
-        return default
-    with open(path) as f:
-        rec = json.load(f)
-    return float(rec["centering"]) if rec["checkpoint"] == os.path.basename(checkpoint) else default
-
-
-def recorded_scan(checkpoint: str) -> dict:
-    """The val metrics per centering that chose it ({} if none was chosen for this checkpoint)."""
+def _record(checkpoint: str) -> dict:
+    """What this tool wrote for this checkpoint ({} if nothing, or if it was for another file)."""
     path = sidecar(checkpoint)
     if not os.path.exists(path):
         return {}
     with open(path) as f:
         rec = json.load(f)
-    return rec["val"] if rec["checkpoint"] == os.path.basename(checkpoint) else {}
+    return rec if rec["checkpoint"] == os.path.basename(checkpoint) else {}
+
+
+def recorded(checkpoint: str, default: float = 0.0) -> float:
+    """The centering chosen for this checkpoint by this tool, else `default` (the one its training
+    selected it with, 0 for the official avmap)."""
+    return float(_record(checkpoint).get("centering", default))
+
+
+def recorded_scan(checkpoint: str) -> dict:
+    """The val metrics per centering that chose it ({} if none was chosen for this checkpoint)."""
+    return _record(checkpoint).get("val", {})
 
 
 @torch.no_grad()

@@ -13,17 +13,13 @@ import argparse
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from avloc_toolkit.data import boxes_to_gt
 from avloc_toolkit.evaluate import metrics_from_heatmaps
-from avloc_toolkit.model import heatmap
 
 from . import generate
 from .build import load_split_assets
-from .report import load_ckpt
-from .scene_cache import audio_features
-from .train_scenes import to_input
+from .report import heatmaps, load_ckpt
 
 
 def fresh_val(n: int, pack: str, seed: int = 0, workers: int = 2):
@@ -34,14 +30,10 @@ def fresh_val(n: int, pack: str, seed: int = 0, workers: int = 2):
     return torch.from_numpy(d["images"]), torch.from_numpy(d["waves"]), torch.from_numpy(gt)
 
 
-@torch.no_grad()
 def score(path: str, images, waves, gt) -> dict:
     model, _ = load_ckpt(path)
-    cfg = model.cfg
-    fa = F.normalize(model.a_proj(audio_features(model.a_encoder, waves, cfg.window_samples, 1)[:, 0]), dim=1)
-    f = torch.cat([model.features(to_input(images[i:i + 128], cfg.image_size)) for i in range(0, len(images), 128)])
-    r = metrics_from_heatmaps(heatmap(f, fa), gt, "avin")
-    return {"centering": cfg.feature_centering, **{k: r[k] for k in ("ciou@0.5", "auc", "nsa", "mean_ciou")}}
+    r = metrics_from_heatmaps(heatmaps(model, images, waves, model.cfg), gt, "avin")
+    return {"centering": model.cfg.feature_centering, **{k: r[k] for k in ("ciou@0.5", "auc", "nsa", "mean_ciou")}}
 
 
 def main(argv=None) -> None:

@@ -83,6 +83,11 @@ def _crop_loud(x: np.ndarray, n: int, rng: random.Random) -> np.ndarray:
     return best.copy()
 
 
+def pcm16(x: np.ndarray) -> np.ndarray:
+    """float waveform in [-1, 1] -> int16 (how packs and in-memory scene sets keep audio)."""
+    return np.clip(np.round(x * 32767.0), -32768, 32767).astype(np.int16)
+
+
 def mix_audio(main: np.ndarray, n: int, rng: random.Random, other: np.ndarray = None) -> Tuple[np.ndarray, Dict]:
     y = _crop_loud(main, n, rng)
     y = y / (np.sqrt(np.mean(y ** 2)) + 1e-8) * 10 ** (rng.uniform(-24, -14) / 20)

@@ -14,7 +14,7 @@ from typing import Callable, Dict, List
 
 import numpy as np
 
-from . import build
+from . import build, compose
 
 CHUNK = 1000
 _JOB: Dict[str, Callable] = {}   # the chunk function, inherited by forked workers
@@ -51,7 +51,7 @@ def scene_arrays(pool: Dict, bgs: List, size: int, seconds: float, rate: int, se
         for i in range(n):
             canvas, wave, rec = build.compose_scene(pool, cats, bgs, rng, size, n_samples, second_prob)
             imgs[i] = np.asarray(canvas.convert("RGB"))
-            waves[i] = np.clip(np.round(wave * 32767.0), -32768, 32767)
+            waves[i] = compose.pcm16(wave)
             boxes[i] = rec["boxes"][0]
         return {"images": imgs, "waves": waves, "boxes": boxes}
 

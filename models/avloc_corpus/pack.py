@@ -20,6 +20,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .compose import pcm16
+
 FORMAT = "avloc-asset-pack/1"
 
 
@@ -35,16 +37,12 @@ def _jpeg(im: Image.Image) -> bytes:
     return buf.getvalue()
 
 
-def _pcm16(x: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.clip(np.round(x * 32767.0), -32768, 32767).astype(np.int16))
-
-
 def write_pack(path: str, pools: Dict, bgs: Dict[str, List], seed: int, rate: int) -> None:
     """pools, bgs as `build.load_split_assets(seed, rate)` returns them."""
     data = {"format": FORMAT, "seed": seed, "rate": rate, "pools": {}, "backgrounds": {}}
     for split, cats in pools.items():
         data["pools"][split] = {c: {"pictures": [(spec, _png(im)) for spec, im in v["pictures"]],
-                                    "sounds": [(spec, _pcm16(x)) for spec, x in v["sounds"]]}
+                                    "sounds": [(spec, torch.from_numpy(pcm16(x))) for spec, x in v["sounds"]]}
                                 for c, v in cats.items()}
         data["backgrounds"][split] = [(spec, _jpeg(im)) for spec, im in bgs[split]]
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)

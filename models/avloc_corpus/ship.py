@@ -19,10 +19,9 @@ import os
 import torch
 
 from avloc_toolkit.export import export_bundle, git_commit, make_card
-from avloc_toolkit.model import AVIN
 
-from .centering import recorded, recorded_scan
-from .variant import corpus_config
+from .centering import recorded_scan
+from .report import load_ckpt
 
 
 def data_licences(splits_json: str) -> list:
@@ -65,12 +64,8 @@ def main(argv=None) -> None:
     p.add_argument("--version", default="1.0.0")
     a = p.parse_args(argv)
     torch.set_num_threads(2)
-    ck = torch.load(a.checkpoint, map_location="cpu")
-    cfg = corpus_config()
-    cfg.feature_centering = recorded(a.checkpoint, ck.get("config", {}).get("feature_centering", 0.0))
-    model = AVIN(cfg, freeze_audio=True)
-    model.load_state_dict(ck["model"])
-    model.eval()
+    model, ck = load_ckpt(a.checkpoint)     # with the centering chosen for it
+    cfg = model.cfg
     data = ck["data"]
     with open(os.path.join(data, "corpus.json")) as f:
         corpus = json.load(f)

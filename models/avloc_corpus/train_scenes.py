@@ -27,7 +27,7 @@ from avloc_toolkit.evaluate import metrics_from_heatmaps
 from avloc_toolkit.export import git_commit
 from avloc_toolkit.model import AVIN, IMAGENET_MEAN, IMAGENET_STD, create_optimizer, heatmap
 
-from . import build, generate
+from . import generate
 from .build import load_split_assets
 from .objectives import loss_for
 from .plot import plot_curves
@@ -89,17 +89,11 @@ def evaluate(model: AVIN, images: torch.Tensor, afeat: torch.Tensor, gt: torch.T
 
 def recompose(pool, bgs, split: str, n: int, corpus_seed: int, rate: int) -> dict:
     """The stored corpus' split again, in memory: same assets, same builder seed, same order (kept
-    unencoded, waves as 16-bit PCM). Sizes are the builder's defaults (build.py: 160 px, 3 s
-    clips, second source 0.3)."""
-    rng = random.Random(f"{corpus_seed}:{split}")
-    cats = build.scene_categories(pool)
-    imgs, waves, items = [], [], []
-    for _ in range(n):
-        canvas, wave, rec = build.compose_scene(pool, cats, bgs, rng, 160, 3 * rate, 0.3)
-        imgs.append(np.asarray(canvas.convert("RGB")))
-        waves.append(np.clip(np.round(wave * 32767.0), -32768, 32767).astype(np.int16))
-        items.append(rec)
-    return {"images": torch.from_numpy(np.stack(imgs)), "waves": torch.from_numpy(np.stack(waves)), "items": items}
+    unencoded, waves as 16-bit PCM), with the sounding boxes as items for the val metrics."""
+    make = generate.scene_arrays(pool, bgs, 160, 3.0, rate, 0.3)   # the builder's defaults
+    d = make(n, random.Random(f"{corpus_seed}:{split}"))
+    return {"images": torch.from_numpy(d["images"]), "waves": torch.from_numpy(d["waves"]),
+            "items": [{"boxes": [[int(v) for v in b]]} for b in d["boxes"]]}
 
 
 def scenes_in_memory(a, cfg):
