@@ -1,14 +1,4 @@
 /**
- * Which decoded frames get a JPEG preview when previews are capped at `fps` per second.
- *
- * Why: encoding a 360p JPEG for every frame of a 30 fps camera costs as much CPU as decoding the
- * 720p H.264 itself (measured: 0.83 s decode vs 1.67 s decode + previews per 10 s of video), and
- * a viewer needs far fewer pictures than the model gets frames. ffmpeg drops the other frames from
- * the preview branch with `select` (expression below); this class evaluates the very same
- * expression on the same timestamps (integer pts × time base, as ffmpeg's `t`), so the joiner knows
- * which frames will have a JPEG without any extra framing on the pipes.
- */
-/**
  * ffmpeg `select` filter keeping the first frame of each 1/fps-second slot (also offline `--fps`).
  * The 1e-6 slack keeps t = k/fps exactly in slot k despite floating point (as FrameSlots does);
  * single quotes keep the expression's comma from splitting the filter chain.
@@ -17,6 +7,16 @@ export function slotSelectFilter(fps: number): string {
   return `select='isnan(prev_selected_t)+gte(floor(t*${fps}+1e-6)-floor(prev_selected_t*${fps}+1e-6),1)'`;
 }
 
+/**
+ * Which decoded frames get a JPEG preview when previews are capped at `fps` per second.
+ *
+ * Why: encoding a 360p JPEG for every frame of a 30 fps camera costs as much CPU as decoding the
+ * 720p H.264 itself (measured: 0.83 s decode vs 1.67 s decode + previews per 10 s of video), and
+ * a viewer needs far fewer pictures than the model gets frames. ffmpeg drops the other frames from
+ * the preview branch with `select` (slotSelectFilter, above); this class evaluates the very same
+ * expression on the same timestamps (integer pts × time base, as ffmpeg's `t`), so the joiner knows
+ * which frames will have a JPEG without any extra framing on the pipes.
+ */
 export class PreviewRate {
   private prevSelected = Number.NaN;
   private readonly fps: number;
