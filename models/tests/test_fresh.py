@@ -123,9 +123,6 @@ class Fresh(unittest.TestCase):
         self.assertLess(np.abs(np.asarray(again[0][0].convert("RGB"), np.float32) - first).mean(), 4.0)
 
 
-if __name__ == "__main__":
-    unittest.main()
-
 
 class Centering(unittest.TestCase):
     def test_scan_and_sidecar(self):
@@ -153,3 +150,7 @@ class Centering(unittest.TestCase):
                 json.dump({"centering": 2.5, "checkpoint": "best.pt", "val": {}}, f)
             self.assertEqual(centering.recorded(ck), 2.5)
             self.assertEqual(centering.recorded(os.path.join(tmp, "last.pt"), 0.0), 0.0)
+
+
+if __name__ == "__main__":
+    unittest.main()
