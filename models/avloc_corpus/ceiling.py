@@ -11,8 +11,8 @@ own (centred) visual features, with the AVIN-protocol metrics:
                            perfectly recognised sound, through the mapping training learned
   probe on the features    per cell, the category logit of a linear classifier trained on the
                            train scenes' cells (each labelled with the object drawn there, or
-                           background) over the same features: about the best a query vector could do
-                           with them, if it knew what to point at (box-supervised)
+                           background) over the same features: about the best a query vector could
+                           do with them, if it knew what to point at (box-supervised)
   probe on the encoder     the same classifier on the visual encoder's own cells, before the
                            projection: the ceiling for any projection and objective on this encoder
   the box on the grid      each cell's share covered by the sounding box itself: the best any
@@ -20,8 +20,8 @@ own (centred) visual features, with the AVIN-protocol metrics:
 
 and audio recognition: how often a test clip's embedding is nearest (cosine) to its own
 category's mean. Only scenes whose sounding category has train scenes take part (held-out
-categories have no mean); AVIN is scored on the same subset. If the visual prototype stays far
-below a target, no audio side, projection or objective trained on this encoder can reach it.
+categories have no mean); AVIN is scored on the same subset. If the probes stay far below a
+target, no audio side, projection or objective trained on this encoder is likely to reach it.
 """
 from __future__ import annotations
 

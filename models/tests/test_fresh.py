@@ -123,7 +123,6 @@ class Fresh(unittest.TestCase):
         self.assertLess(np.abs(np.asarray(again[0][0].convert("RGB"), np.float32) - first).mean(), 4.0)
 
 
-
 class Centering(unittest.TestCase):
     def test_scan_and_sidecar(self):
         # scan scores each grid value with the model's own maps; lambda 0 is the plain heatmap,
