@@ -33,21 +33,16 @@ import torch
 import torch.nn.functional as F
 
 from avloc_toolkit.evaluate import metrics_from_heatmaps
-from avloc_toolkit.model import heatmap
+from avloc_toolkit.model import centred_features, heatmap
 
 from .report import load_ckpt
-from .scene_cache import audio_features, gt_maps, load_split
-from .train_scenes import to_input
+from .scene_cache import embed, gt_maps, load_split, to_input
 
 
-@torch.no_grad()
-def embed(model, split: dict) -> tuple:
-    """(centred, normalised visual features [N, C, h, w], normalised audio embeddings [N, C])."""
-    cfg = model.cfg
-    af = audio_features(model.a_encoder, split["waves"], cfg.window_samples, 1)[:, 0]
-    feats = torch.cat([model.features(to_input(split["images"][i:i + 128], cfg.image_size))
-                       for i in range(0, len(split["images"]), 128)])
-    return feats, F.normalize(model.a_proj(af), dim=1)
+def features(model, split: dict) -> tuple:
+    """(the bundle's visual features [N, C, h, w]: centred, normalised; audio embeddings [N, C])."""
+    fv, fa = embed(model, split["images"], split["waves"])
+    return centred_features(fv, model.cfg.feature_centering), fa
 
 
 def box_cells(box, side: int, grid: int) -> torch.Tensor:
@@ -114,13 +109,13 @@ def ceiling(ckpt: str, data: str, split: str) -> dict:
     model, _ = load_ckpt(ckpt)
     tr = load_split(os.path.join(data, "train"), model.cfg.sample_rate)
     te = load_split(os.path.join(data, split), model.cfg.sample_rate)
-    tr_f, tr_e = embed(model, tr)
+    tr_f, tr_e = features(model, tr)
     a_mean = audio_means(tr_e, tr["items"])
     cats = sorted(a_mean)
     keep = [i for i, it in enumerate(te["items"]) if it["sounding_category"] in a_mean]
     items = [te["items"][i] for i in keep]
     sub = {k: te[k][keep] for k in ("images", "waves")}
-    te_f, te_e = embed(model, sub)
+    te_f, te_e = features(model, sub)
     gt = gt_maps(items, te["images"].shape[2], te["images"].shape[1])
     truth = torch.tensor([cats.index(it["sounding_category"]) for it in items])
     nearest = (te_e @ torch.stack([a_mean[c] for c in cats]).T).argmax(1)

@@ -18,13 +18,11 @@ import json
 import os
 
 import torch
-import torch.nn.functional as F
 
 from avloc_toolkit.evaluate import metrics_from_heatmaps
 from avloc_toolkit.model import AVIN, centred_features, heatmap
 
-from .scene_cache import audio_features, gt_maps, load_split
-from .train_scenes import to_input
+from .scene_cache import embed, gt_maps, load_split
 from .variant import corpus_config
 
 GRID = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0)
@@ -55,12 +53,9 @@ def recorded_scan(checkpoint: str) -> dict:
     return _record(checkpoint).get("val", {})
 
 
-@torch.no_grad()
 def scan(model: AVIN, split: dict, grid=GRID) -> dict:
-    cfg = model.cfg
-    fa = F.normalize(model.a_proj(audio_features(model.a_encoder, split["waves"], cfg.window_samples, 1)[:, 0]), dim=1)
+    fv, fa = embed(model, split["images"], split["waves"])
     imgs = split["images"]
-    fv = torch.cat([model.visual_map(to_input(imgs[i:i + 64], cfg.image_size)) for i in range(0, len(imgs), 64)])
     gt = gt_maps(split["items"], imgs.shape[2], imgs.shape[1])
     out = {}
     for lam in grid:

@@ -32,7 +32,7 @@ def fresh_val(n: int, pack: str, seed: int = 0, workers: int = 2):
 
 def score(path: str, images, waves, gt) -> dict:
     model, _ = load_ckpt(path)
-    r = metrics_from_heatmaps(heatmaps(model, images, waves, model.cfg), gt, "avin")
+    r = metrics_from_heatmaps(heatmaps(model, images, waves), gt, "avin")
     return {"centering": model.cfg.feature_centering, **{k: r[k] for k in ("ciou@0.5", "auc", "nsa", "mean_ciou")}}
 
 

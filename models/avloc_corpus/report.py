@@ -18,16 +18,14 @@ import sys
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image, ImageDraw
 
 from avloc_toolkit.evaluate import metrics_from_heatmaps, normalize_maps, upsample
-from avloc_toolkit.model import AVIN, heatmap
+from avloc_toolkit.model import AVIN, centred_features, heatmap
 
 from .centering import recorded
 from .references import centre_metrics, whole_image_metrics
-from .scene_cache import audio_features, gt_maps, load_split
-from .train_scenes import to_input
+from .scene_cache import embed, gt_maps, load_split
 from .variant import corpus_config
 
 KEYS = ("n", "ciou@0.5", "auc", "nsa", "mean_ciou")
@@ -43,14 +41,10 @@ def load_ckpt(path: str):
     return model.eval(), ck
 
 
-def heatmaps(model: AVIN, images: torch.Tensor, waves: torch.Tensor, cfg) -> torch.Tensor:
-    af = audio_features(model.a_encoder, waves, cfg.window_samples, 1)[:, 0]
-    out = []
-    with torch.no_grad():
-        for i in range(0, len(images), 64):
-            f = model.features(to_input(images[i:i + 64], cfg.image_size))
-            out.append(heatmap(f, F.normalize(model.a_proj(af[i:i + 64]), dim=1)))
-    return torch.cat(out)
+def heatmaps(model: AVIN, images: torch.Tensor, waves: torch.Tensor) -> torch.Tensor:
+    """The model's maps as its bundle makes them (its feature centering)."""
+    fv, fa = embed(model, images, waves)
+    return heatmap(centred_features(fv, model.cfg.feature_centering), fa)
 
 
 def breakdown(ciou: np.ndarray, items) -> dict:
@@ -123,7 +117,7 @@ def main(argv=None) -> None:
     results, heats = {}, {}
     for name, path in (("avin", a.avin), ("ezvsl", a.ezvsl)):
         model, ck = load_ckpt(path)
-        heats[name] = heatmaps(model, te["images"], te["waves"], cfg)
+        heats[name] = heatmaps(model, te["images"], te["waves"])
         r = metrics_from_heatmaps(heats[name], gt, "avin")
         results[name] = {**{k: r[k] for k in KEYS}, "checkpoint": os.path.abspath(path), "epoch": ck["epoch"],
                          "centering": model.cfg.feature_centering,
@@ -131,7 +125,7 @@ def main(argv=None) -> None:
                          "peak": peak_places(heats[name], items, te["images"].shape[1])}
         if model.cfg.feature_centering:   # the same checkpoint as the official avmap, for comparison
             model.cfg.feature_centering = 0.0
-            r0 = metrics_from_heatmaps(heatmaps(model, te["images"], te["waves"], cfg), gt, "avin")
+            r0 = metrics_from_heatmaps(heatmaps(model, te["images"], te["waves"]), gt, "avin")
             results[f"{name}, official avmap (centering 0)"] = {**{k: r0[k] for k in KEYS},
                                                                 "breakdown": breakdown(np.array(r0["per_item"]["ciou"]), items)}
     r = centre_metrics(gt, cfg.grid, cfg.grid)

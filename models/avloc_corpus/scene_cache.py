@@ -12,9 +12,14 @@ from typing import Dict, List
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
 from avloc_toolkit.data import boxes_to_gt, load_audio, read_manifest, take_window
+from avloc_toolkit.model import IMAGENET_MEAN, IMAGENET_STD
+
+MEAN = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1) * 255.0
+STD = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1) * 255.0
 
 
 def load_split(folder: str, sample_rate: int) -> Dict:
@@ -33,6 +38,14 @@ def load_split(folder: str, sample_rate: int) -> Dict:
     torch.save(out, tmp)
     os.replace(tmp, cache)
     return out
+
+
+def to_input(u8: torch.Tensor, size: int) -> torch.Tensor:
+    """uint8 NHWC at stored size -> normalised NCHW at model size (same resize as eval)."""
+    x = u8.permute(0, 3, 1, 2).float()
+    if x.shape[-1] != size:
+        x = F.interpolate(x, (size, size), mode="bilinear", align_corners=False, antialias=True)
+    return (x - MEAN.to(x.device)) / STD.to(x.device)
 
 
 def window_starts(total: int, window: int, n: int) -> List[int]:
@@ -66,3 +79,14 @@ def audio_features(a_encoder: torch.nn.Module, waves: torch.Tensor, window: int,
 def gt_maps(items: List[Dict], width: int, height: int) -> torch.Tensor:
     """AVIN-protocol ground truth (union of the sounding object's boxes) on 224 x 224."""
     return torch.from_numpy(np.stack([boxes_to_gt(it.get("boxes"), width, height) for it in items]))
+
+
+@torch.no_grad()
+def embed(model, images: torch.Tensor, waves: torch.Tensor, batch: int = 64):
+    """Scenes through a scene checkpoint (eval mode, CPU): (visual maps [N, C, h, w] before
+    centering and normalisation, L2-normalised audio embeddings [N, C] of the centred window)."""
+    cfg = model.cfg
+    fa = F.normalize(model.a_proj(audio_features(model.a_encoder, waves, cfg.window_samples, 1)[:, 0]), dim=1)
+    fv = torch.cat([model.visual_map(to_input(images[i:i + batch], cfg.image_size))
+                    for i in range(0, len(images), batch)])
+    return fv, fa

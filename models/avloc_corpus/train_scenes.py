@@ -25,25 +25,14 @@ import torch.nn.functional as F
 
 from avloc_toolkit.evaluate import metrics_from_heatmaps
 from avloc_toolkit.export import git_commit
-from avloc_toolkit.model import AVIN, IMAGENET_MEAN, IMAGENET_STD, create_optimizer, heatmap
+from avloc_toolkit.model import AVIN, create_optimizer, heatmap
 
 from . import generate
 from .build import load_split_assets
 from .objectives import loss_for
 from .plot import plot_curves
-from .scene_cache import audio_features, gt_maps, load_split
+from .scene_cache import audio_features, gt_maps, load_split, to_input
 from .variant import corpus_config
-
-MEAN = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1) * 255.0
-STD = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1) * 255.0
-
-
-def to_input(u8: torch.Tensor, size: int) -> torch.Tensor:
-    """uint8 NHWC at stored size -> normalised NCHW at model size (same resize as eval)."""
-    x = u8.permute(0, 3, 1, 2).float()
-    if x.shape[-1] != size:
-        x = F.interpolate(x, (size, size), mode="bilinear", align_corners=False, antialias=True)
-    return (x - MEAN.to(x.device)) / STD.to(x.device)
 
 
 def augment(u8: torch.Tensor, size: int, g: torch.Generator) -> torch.Tensor:
