@@ -1,6 +1,6 @@
 import { AvlocError } from '../errors.ts';
 import { nowMs, type FrameJob, type FrameResult } from '../pipeline/types.ts';
-import { computeHeatmap, findPeak } from './heatmap.ts';
+import { computeHeatmap, findPeak, soundingScore } from './heatmap.ts';
 import type { Localizer } from './localizer.ts';
 
 /**
@@ -90,6 +90,7 @@ export class BatchRunner {
         current.set(id, emb);
         if (!emb) throw new AvlocError('INTERNAL', `no audio embedding for stream ${id}`);
         const heatmap = computeHeatmap(features[i]!, emb, channels, gridH, gridW);
+        const peak = findPeak(heatmap, gridH, gridW);
         const frame = job.window.frame;
         return {
           streamId: id,
@@ -98,7 +99,8 @@ export class BatchRunner {
           gridH,
           gridW,
           heatmap,
-          peak: findPeak(heatmap, gridH, gridW),
+          peak,
+          sounding: soundingScore(peak, this.localizer.card.sounding),
           timings: {
             decodeMs: frame.captureAtMs > 0 ? Math.max(0, frame.decodedAtMs - frame.captureAtMs) : 0,
             waitMs: Math.max(0, dispatchedAtMs - job.enqueuedAtMs),

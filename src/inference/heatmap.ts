@@ -1,5 +1,6 @@
 import { AvlocError } from '../errors.ts';
 import type { Peak } from '../pipeline/types.ts';
+import type { SoundingCard } from './model-card.ts';
 
 /**
  * The heatmap of MODEL_CONTRACT "Heatmap": heatmap[y, x] = Σ_c features[c, y, x] · embedding[c],
@@ -50,4 +51,14 @@ export function findPeak(heatmap: Float32Array, gridH: number, gridW: number): P
   const x = best % gridW;
   const y = Math.floor(best / gridW);
   return { x, y, u: (x + 0.5) / gridW, v: (y + 0.5) / gridH, value: value === Number.NEGATIVE_INFINITY ? Number.NaN : value };
+}
+
+/**
+ * P(something in view is sounding) from the frame's peak cosine, by the card's logistic fit; null
+ * when the bundle has no calibration or the peak is not a number (a broken model).
+ */
+export function soundingScore(peak: Peak, cal: SoundingCard | undefined): number | null {
+  if (!cal || !Number.isFinite(peak.value)) return null;
+  const z = cal.logistic.a * peak.value + cal.logistic.b;
+  return 1 / (1 + Math.exp(-z));
 }

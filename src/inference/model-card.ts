@@ -35,6 +35,18 @@ export const audioCardSchema = z
   })
   .passthrough();
 
+/**
+ * Optional: how to turn a frame's peak cosine into P(something in view is sounding) — a logistic
+ * fit made by the toolkit on its validation split (silence, noise and off-screen sounds against
+ * scenes with their own sound). A bundle without it gets `sounding: null` in every heatmap.
+ */
+export const soundingCardSchema = z
+  .object({
+    score: z.literal('peak'),
+    logistic: z.object({ a: z.number().finite(), b: z.number().finite() }),
+  })
+  .passthrough();
+
 export const modelCardSchema = z
   .object({
     format: z.literal('avloc-model/1'),
@@ -50,6 +62,7 @@ export const modelCardSchema = z
     // Metric names and kinds vary by method; the split is what makes the numbers mean something.
     metrics: z.object({ split: z.string() }).passthrough(),
     license: z.string().min(1),
+    sounding: soundingCardSchema.optional(),
   })
   .passthrough()
   .superRefine((card, ctx) => {
@@ -77,6 +90,7 @@ export const modelCardSchema = z
   });
 
 export type ModelCard = z.infer<typeof modelCardSchema>;
+export type SoundingCard = z.infer<typeof soundingCardSchema>;
 export type VisualCard = z.infer<typeof visualCardSchema>;
 export type AudioCard = z.infer<typeof audioCardSchema>;
 

@@ -93,6 +93,8 @@ export interface FrameResult {
   /** Cosine similarities in [-1, 1], row-major gridH * gridW (MODEL_CONTRACT.md "Heatmap"). */
   readonly heatmap: Float32Array;
   readonly peak: Peak;
+  /** P(something in view is sounding), calibrated by the model card; null without calibration. */
+  readonly sounding: number | null;
   readonly timings: StageTimings;
   /** How many frames went into the inference batch that produced this result. */
   readonly batchSize: number;

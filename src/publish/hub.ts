@@ -447,6 +447,7 @@ export function toSource(r: FrameResult, c: StreamCounters): HeatmapSource {
     timings: { decodeMs: fin(r.timings.decodeMs), waitMs: fin(r.timings.waitMs), inferenceMs: fin(r.timings.inferenceMs) },
     grid: { h: r.gridH, w: r.gridW, values: r.heatmap },
     peak: { x: r.peak.x, y: r.peak.y, u: fin(r.peak.u), v: fin(r.peak.v), value: fin(r.peak.value) },
+    sounding: r.sounding !== null && Number.isFinite(r.sounding) ? r.sounding : null,
     counters: { decoded: c.decoded, skipped: c.skipped, dropped: c.dropped, analyzed: c.analyzed },
     hasAudio: r.hasAudio,
     batchSize: r.batchSize,

@@ -1,5 +1,5 @@
 /**
- * The avloc WebSocket protocol, version `avloc/1` (docs/PROTOCOL.md is the prose version).
+ * The avloc WebSocket protocol, version `avloc/2` (docs/PROTOCOL.md is the prose version).
  *
  * Isomorphic on purpose: the Node server, the Node client and the browser viewer all import this
  * file, so it uses only zod, TextEncoder/TextDecoder and DataView — no Buffer, no node: modules.
@@ -14,7 +14,8 @@
 import { z } from 'zod';
 import { AvlocError } from '../errors.ts';
 
-export const PROTOCOL_VERSION = 'avloc/1';
+/** 2: heatmaps carry `sounding` (docs/PROTOCOL.md, "Changes"). */
+export const PROTOCOL_VERSION = 'avloc/2';
 
 // ---------------------------------------------------------------------------------------------
 // client → server
@@ -153,6 +154,8 @@ const HeatmapHeaderSchema = z.object({
   timings: TimingsSchema,
   grid: z.object({ h: count, w: count }),
   peak: PeakSchema,
+  /** P(something in view is sounding) in [0, 1], from the model card's calibration; null without one. */
+  sounding: z.number().min(0).max(1).nullable(),
   counters: HeatmapCountersSchema,
   hasAudio: z.boolean(),
   batchSize: count,
@@ -192,6 +195,7 @@ export interface Heatmap {
   readonly timings: { decodeMs: number; waitMs: number; inferenceMs: number; sendMs: number };
   readonly grid: { h: number; w: number; values: Float32Array };
   readonly peak: { x: number; y: number; u: number; v: number; value: number };
+  readonly sounding: number | null;
   readonly counters: { decoded: number; skipped: number; dropped: number; analyzed: number; queueDropped: number };
   readonly hasAudio: boolean;
   readonly batchSize: number;
@@ -301,6 +305,7 @@ function headerOf(h: HeatmapSource): Omit<z.infer<typeof HeatmapHeaderSchema>, '
     timings: h.timings,
     grid: { h: h.grid.h, w: h.grid.w },
     peak: h.peak,
+    sounding: h.sounding,
     counters: h.counters,
     hasAudio: h.hasAudio,
     batchSize: h.batchSize,

@@ -79,6 +79,7 @@ export function frameResult(streamId: string, index: number, jpeg?: Uint8Array):
     gridW: GRID.w,
     heatmap,
     peak: { x: 1, y: 2, u: 0.25, v: 0.625, value: 0.9 },
+    sounding: 0.75,
     timings: { decodeMs: 10, waitMs: 2, inferenceMs: 15 },
     batchSize: 2,
     doneAtMs: t - 1,

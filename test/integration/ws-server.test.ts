@@ -40,7 +40,7 @@ test('the hello message names the protocol and the model', async () => {
     const first = await new Promise<string>((r) => raw.once('message', (d) => r(String(d))));
     assert.deepEqual(JSON.parse(first), {
       type: 'hello',
-      protocol: 'avloc/1',
+      protocol: 'avloc/2',
       server: { name: 'avloc', version: '0.0.0' },
       model: { name: 'test', gridH: 4, gridW: 6 },
       maxMessageBytes: 16 * 1024,

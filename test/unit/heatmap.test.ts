@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { computeHeatmap, findPeak } from '../../src/inference/heatmap.ts';
+import { computeHeatmap, findPeak, soundingScore } from '../../src/inference/heatmap.ts';
 
 test('heatmap is the per-cell dot product of features [C,h,w] with the embedding [C]', () => {
   // C = 2, grid 2×3. Channel 0 plane, then channel 1 plane.
@@ -33,4 +33,14 @@ test('peak: grid cell of the maximum, its normalized centre and value', () => {
 test('peak: the first maximum wins on ties and NaN cells never win', () => {
   assert.deepEqual(findPeak(Float32Array.from([Number.NaN, 0.5, 0.5, 0]), 2, 2), { x: 1, y: 0, u: 0.75, v: 0.25, value: 0.5 });
   assert.ok(Number.isNaN(findPeak(Float32Array.from([Number.NaN]), 1, 1).value));
+});
+
+test('soundingScore: the card\'s logistic of the peak cosine; null without calibration or with a NaN peak', () => {
+  const peak = { x: 0, y: 0, u: 0.5, v: 0.5, value: 0.4 };
+  const cal = { score: 'peak' as const, logistic: { a: 10, b: -4 } };
+  assert.equal(soundingScore(peak, cal), 0.5, 'a·0.4 + b = 0 → 0.5');
+  assert.ok(soundingScore({ ...peak, value: 0.9 }, cal)! > 0.99);
+  assert.ok(soundingScore({ ...peak, value: 0.0 }, cal)! < 0.02);
+  assert.equal(soundingScore(peak, undefined), null);
+  assert.equal(soundingScore({ ...peak, value: Number.NaN }, cal), null);
 });

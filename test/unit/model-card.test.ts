@@ -50,3 +50,14 @@ test('model card: channels must agree, audio.samples must match the window, file
   assert.match(mismatch((c) => (c.visual.file = '../evil.onnx')), /visual\.file: must be a file name inside the bundle folder/);
   assert.match(mismatch((c) => (c.format = 'avloc-model/2')), /format: Invalid literal value/);
 });
+
+test('model card: the optional sounding calibration is parsed, and a malformed one is named', () => {
+  const c: any = card();
+  c.sounding = { score: 'peak', logistic: { a: 12.5, b: -5 }, auroc: 0.93 };
+  const parsed = modelCardSchema.parse(c);
+  assert.deepEqual(parsed.sounding?.logistic, { a: 12.5, b: -5 });
+  c.sounding.logistic.a = 'steep';
+  const r = modelCardSchema.safeParse(c);
+  assert.equal(r.success, false);
+  assert.match(describeCardIssues(r.error!), /sounding\.logistic\.a: Expected number/);
+});

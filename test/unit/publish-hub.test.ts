@@ -51,6 +51,7 @@ const result = (i: number, jpeg?: Uint8Array): FrameResult => ({
   gridW: 2,
   heatmap: new Float32Array([0.1, 0.2, 0.3, Number.NaN]),
   peak: { x: 0, y: 1, u: 0.25, v: 0.75, value: Number.NaN },
+  sounding: Number.NaN,
   timings: { decodeMs: 1, waitMs: 2, inferenceMs: 3 },
   batchSize: 1,
   doneAtMs: 5,
@@ -71,6 +72,7 @@ test('a result is encoded once per format: two binary subscribers share the same
   const [h] = a.heatmaps();
   assert.equal(h?.timings.sendMs, 5);
   assert.equal(h?.peak.value, 0, 'NaN from a broken model is sent as 0, not as invalid JSON');
+  assert.equal(h?.sounding, null, 'and its sounding score as null');
   hub.close();
 });
 

@@ -29,6 +29,7 @@ function source(withPreview: boolean): HeatmapSource {
     timings: { decodeMs: 10.25, waitMs: 3, inferenceMs: 40.5 },
     grid: { h: 7, w: 5, values },
     peak: { x: 3, y: 1, u: 0.7, v: 0.21, value: 0.9 },
+    sounding: 0.625,
     counters: { decoded: 50, skipped: 4, dropped: 1, analyzed: 45 },
     hasAudio: true,
     batchSize: 2,
@@ -48,6 +49,7 @@ function assertSame(src: HeatmapSource, got: ReturnType<typeof decodeHeatmapBina
   assert.equal(got.timings.inferenceMs, 40.5);
   assert.deepEqual(got.counters, { ...src.counters, queueDropped: 3 });
   assert.deepEqual(got.peak, src.peak);
+  assert.equal(got.sounding, 0.625);
   assert.equal(got.batchSize, 2);
   assert.deepEqual(Array.from(got.grid.values), Array.from(src.grid.values));
   if (preview) assert.deepEqual(got.preview, src.preview);

@@ -16,6 +16,14 @@ describe('viewer heatmap math', () => {
     assert.deepEqual([...normalizeGrid([-1, 0, 1, 1.5, -3], 'fixed')], [0, 0.5, 1, 1, 0]);
   });
 
+  it('sounding scales min–max by the frame\'s P(sounding), and is plain min–max without a score', () => {
+    const g = [-0.2, 0.1, 0.4];
+    assert.deepEqual([...normalizeGrid(g, 'sounding', undefined, 0.5)].map((v) => +v.toFixed(6)), [0, 0.25, 0.5]);
+    assert.deepEqual([...normalizeGrid(g, 'sounding', undefined, 0.02)].map((v) => +v.toFixed(6)), [0, 0.01, 0.02]);
+    assert.deepEqual([...normalizeGrid(g, 'sounding', undefined, null)].map((v) => +v.toFixed(6)), [0, 0.5, 1]);
+    assert.deepEqual([...normalizeGrid(g, 'minmax', undefined, 0.02)].map((v) => +v.toFixed(6)), [0, 0.5, 1], 'min–max ignores the score');
+  });
+
   it('bilinear upsampling keeps cell centres (half-pixel, align_corners=False) and clamps edges', () => {
     // 1×2 grid [0, 1] → 1×4: samples at x = -0.25, 0.25, 0.75, 1.25 in grid coordinates.
     assert.deepEqual([...upsampleBilinear([0, 1], 1, 2, 1, 4)], [0, 0.25, 0.75, 1]);

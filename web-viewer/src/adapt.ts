@@ -13,6 +13,7 @@ export function toViewerFrame(h: Heatmap, receivedAtMs: number): ViewerFrame {
     timings: h.timings,
     grid: h.grid,
     peak: h.peak,
+    sounding: h.sounding,
     counters: h.counters,
     hasAudio: h.hasAudio,
     preview: h.preview,

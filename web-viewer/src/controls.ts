@@ -26,7 +26,7 @@ export function bindControls(root: ParentNode, settings: OverlaySettings, onChan
     settings.enabled = enabled.checked;
     settings.showPeak = peak.checked;
     settings.opacity = Number(opacity.value) / 100;
-    settings.normalization = norm.value === 'fixed' ? 'fixed' : ('minmax' satisfies Normalization);
+    settings.normalization = (['sounding', 'minmax', 'fixed'] as const).find((m) => m === norm.value) ?? ('sounding' satisfies Normalization);
     settings.colormap = (COLORMAPS as readonly string[]).includes(cmap.value) ? (cmap.value as ColormapName) : 'turbo';
     if (opacityOut) opacityOut.value = `${opacity.value}%`;
     onChange();

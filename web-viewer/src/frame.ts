@@ -15,6 +15,8 @@ export interface ViewerFrame {
   readonly timings: Readonly<Record<string, number>>;
   readonly grid: { readonly h: number; readonly w: number; readonly values: ArrayLike<number> };
   readonly peak: { readonly x: number; readonly y: number; readonly u: number; readonly v: number; readonly value: number };
+  /** P(something in view is sounding) from the model's calibration, or null when it has none. */
+  readonly sounding: number | null;
   /** skipped/dropped: the server's pipeline counters; queueDropped: messages dropped for this client. */
   readonly counters: { readonly skipped: number; readonly dropped: number; readonly queueDropped?: number };
   readonly hasAudio: boolean;

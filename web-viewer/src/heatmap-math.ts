@@ -2,7 +2,7 @@
  * The pure arithmetic of the overlay: normalise a cosine grid for display, upsample it bilinearly,
  * colour it. No DOM here, so it runs (and is tested) in node as well as in the page.
  */
-export type Normalization = 'minmax' | 'fixed';
+export type Normalization = 'sounding' | 'minmax' | 'fixed';
 
 /**
  * Map grid values to [0, 1].
@@ -10,8 +10,16 @@ export type Normalization = 'minmax' | 'fixed';
  *   the peak is, even when the whole map is weak. A flat map becomes all zeros rather than NaN.
  * - `fixed`: the contract's full cosine range [-1, 1] → [0, 1]; shows *how strong* the match is,
  *   comparable across frames and streams.
+ * - `sounding` (the default): min–max scaled by the frame's calibrated P(something in view is
+ *   sounding), so a frame where nothing sounds stays cold instead of showing a confident spot.
+ *   Without a score (a bundle with no calibration: `sounding` null) it is plain min–max.
  */
-export function normalizeGrid(values: ArrayLike<number>, mode: Normalization, out = new Float32Array(values.length)): Float32Array {
+export function normalizeGrid(
+  values: ArrayLike<number>,
+  mode: Normalization,
+  out = new Float32Array(values.length),
+  sounding: number | null = null,
+): Float32Array {
   const n = values.length;
   if (mode === 'fixed') {
     for (let i = 0; i < n; i++) {
@@ -28,7 +36,8 @@ export function normalizeGrid(values: ArrayLike<number>, mode: Normalization, ou
     if (v > hi) hi = v;
   }
   const span = hi - lo;
-  for (let i = 0; i < n; i++) out[i] = span > 0 ? ((values[i] ?? 0) - lo) / span : 0;
+  const gain = mode === 'sounding' && sounding !== null && Number.isFinite(sounding) ? Math.min(1, Math.max(0, sounding)) : 1;
+  for (let i = 0; i < n; i++) out[i] = span > 0 ? (gain * ((values[i] ?? 0) - lo)) / span : 0;
   return out;
 }
 

@@ -54,7 +54,7 @@ export class OverlayPainter {
       this.up = new Float32Array(ow * oh);
     }
     if (this.norm.length !== h * w) this.norm = new Float32Array(h * w);
-    normalizeGrid(values, s.normalization, this.norm);
+    normalizeGrid(values, s.normalization, this.norm, frame.sounding);
     upsampleBilinear(this.norm, h, w, oh, ow, this.up);
     colorize(this.up, lutFor(s.colormap), this.image.data);
     this.smallCtx.putImageData(this.image, 0, 0);

@@ -14,7 +14,7 @@ export interface OverlaySettings {
 export const DEFAULT_SETTINGS: OverlaySettings = {
   enabled: true,
   opacity: 0.5,
-  normalization: 'minmax',
+  normalization: 'sounding',
   colormap: 'turbo',
   showPeak: true,
 };

@@ -179,6 +179,11 @@ export class StreamTile {
         'frames the server dropped past their deadline · messages dropped because this client was slow · frames this page replaced before painting them',
       ),
       stat('peak', `${f.peak.value.toFixed(3)} @ (${f.peak.x},${f.peak.y})`, 'highest cosine similarity and its grid cell'),
+      stat(
+        'sounding',
+        f.sounding === null ? 'n/a' : f.sounding >= 0.5 ? `yes ${(f.sounding * 100).toFixed(0)} %` : `nothing sounding (${(f.sounding * 100).toFixed(0)} %)`,
+        'P(something in view is sounding), calibrated by the model; the default scale dims the map by it',
+      ),
     );
   }
 }
