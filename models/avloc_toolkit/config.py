@@ -18,6 +18,11 @@ class AVINConfig:
     visual_blocks: Tuple[int, ...] = (2, 2, 2, 2)   # ResNet-18
     visual_strides: Tuple[int, ...] = (1, 2, 2, 1)  # AVIN: layer4 stride 1 -> total stride 16
     embed_dim: int = 512                       # C: channels of the feature map and the audio vector
+    # ---- or a pretrained trunk from an npm package instead of the ResNet (trunks.py): its name,
+    # the cut (a named node of it) and an average pooling of the cut's map to the grid
+    visual_trunk: str = ""
+    visual_cut: str = ""
+    visual_pool: int = 1
 
     # ---- audio branch: PANNs ResNet22 with the log-mel front end inside
     sample_rate: int = 32000
@@ -51,6 +56,9 @@ class AVINConfig:
 
     @property
     def grid(self) -> int:
+        if self.visual_trunk:
+            from .trunks import TRUNKS
+            return self.image_size // (TRUNKS[self.visual_trunk]["cuts"][self.visual_cut][1] * self.visual_pool)
         stride = 4
         for s in self.visual_strides:
             stride *= s

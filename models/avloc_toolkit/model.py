@@ -29,11 +29,19 @@ class AudioProj(nn.Module):
         return self.fc2(self.relu(self.fc1(x)))
 
 
+def visual_encoder(cfg: AVINConfig) -> nn.Module:
+    """AVIN-RN's ResNet, or a pretrained trunk from an npm package (trunks.py) when the config names one."""
+    if cfg.visual_trunk:
+        from .trunks import PretrainedTrunk
+        return PretrainedTrunk(cfg.visual_trunk, cfg.visual_cut, cfg.image_size, cfg.visual_pool)
+    return VisualResNet(cfg.visual_widths, cfg.visual_blocks, cfg.visual_strides)
+
+
 class AVIN(nn.Module):
     def __init__(self, cfg: AVINConfig | None = None, freeze_audio: bool = True):
         super().__init__()
         self.cfg = cfg = cfg or AVINConfig()
-        self.v_encoder = VisualResNet(cfg.visual_widths, cfg.visual_blocks, cfg.visual_strides)
+        self.v_encoder = visual_encoder(cfg)
         self.a_encoder = ResNet22(cfg.sample_rate, cfg.n_fft, cfg.hop_length, cfg.n_mels,
                                   cfg.fmin, cfg.fmax, cfg.audio_widths, cfg.audio_blocks,
                                   cfg.audio_embed)

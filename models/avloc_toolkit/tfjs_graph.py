@@ -32,7 +32,10 @@ def read_weights(model_dir: str, manifest: List[dict]) -> Dict[str, np.ndarray]:
     """Const values by name, dequantized to float32 (int32 kept)."""
     out: Dict[str, np.ndarray] = {}
     for group in manifest:
-        blob = b"".join(open(os.path.join(model_dir, p), "rb").read() for p in group["paths"])
+        blob = b""
+        for p in group["paths"]:
+            with open(os.path.join(model_dir, p), "rb") as f:
+                blob += f.read()
         off = 0
         for w in group["weights"]:
             shape = [int(s) for s in w["shape"]]
@@ -136,7 +139,8 @@ class TFJSGraph(nn.Module):
 
     def __init__(self, json_path: str, output: str, input_size=None):
         super().__init__()
-        spec = json.load(open(json_path))
+        with open(json_path) as f:
+            spec = json.load(f)
         model_dir = os.path.dirname(json_path)
         nodes = {n["name"]: n for n in spec["modelTopology"]["node"]}
         if output not in nodes:
@@ -186,6 +190,16 @@ class TFJSGraph(nn.Module):
         for n in self.steps:
             if n["op"] not in _OPS:
                 raise NotImplementedError(f"TF op {n['op']!r} (node {n['name']!r}) is not supported")
+        # after which step each computed value is no longer needed: forward frees it there, so a
+        # batch holds a few maps at a time instead of every intermediate of the graph
+        last: Dict[str, int] = {}
+        for k, n in enumerate(self.steps):
+            for i in n.get("input", []):
+                last[_name(i)] = k
+        self.free_after: List[List[str]] = [[] for _ in self.steps]
+        for name, k in last.items():
+            if name != output and any(st["name"] == name for st in self.steps):
+                self.free_after[k].append(name)
 
     def _add_param(self, name: str, v: np.ndarray, nodes: dict) -> None:
         """Filters become torch layout once, here: Conv2D HWIO -> OIHW, depthwise HWCM -> (C*M)1HW;
@@ -220,11 +234,12 @@ class TFJSGraph(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         env = {self.input_name: x}
-        for node in self.steps:
-            if node["op"] == "Placeholder":
-                continue
-            env[node["name"]] = _OPS[node["op"]](self, node, [self._get(env, i) for i in node.get("input", [])
-                                                               if not i.startswith("^")])
+        for k, node in enumerate(self.steps):
+            if node["op"] != "Placeholder":
+                env[node["name"]] = _OPS[node["op"]](self, node, [self._get(env, i) for i in node.get("input", [])
+                                                                   if not i.startswith("^")])
+            for name in self.free_after[k]:
+                env.pop(name, None)
         return env[self.output]
 
 

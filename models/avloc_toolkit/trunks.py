@@ -1,0 +1,84 @@
+"""Pretrained visual trunks that ship inside npm packages, as AVIN visual encoders.
+
+No model hub is reachable from avloc's machines, but npm is: `@vladmandic/human` carries a COCO
+CenterNet (MobileNetV3 backbone, ImageNet-initialised, detection-trained on COCO's 80 classes) as a
+TF.js graph model. It is a dev dependency of the repository, so `npm install` puts it in
+node_modules/; `tfjs_graph.TFJSGraph` turns it into a PyTorch module there, at build time. No
+weights are committed: a bundle's visual.onnx carries them, and its card names the package,
+version, file and licence (`provenance`).
+
+A trunk is cut at a named node; `pool` average-pools the cut's map to the AVIN grid (a stride-4
+neck pooled by 4 = a stride-16 grid that has seen the neck's fusion of every level).
+"""
+from __future__ import annotations
+
+import json
+import os
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .tfjs_graph import TFJSGraph
+
+REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+TRUNKS = {
+    "centernet-mnv3": {
+        "package": "@vladmandic/human",
+        "version": "3.3.6",
+        "file": "models/centernet.json",
+        "license": "the package is MIT; the upstream CenterNet weights carry no licence file of their own",
+        "what": "CenterNet object detector (COCO, 80 classes) on a MobileNetV3 backbone (ImageNet), TF.js graph model, float16 weights",
+        "input": "RGB 0-255, 512 x 512 native (fully convolutional; other sizes rescale its upsampling)",
+        # cut name -> (node, stride of that node's map, channels)
+        "cuts": {
+            "neck": ("tower_0/CenternetHead/mul", 4, 128),       # all levels fused, SE-weighted, before the class head
+            "neck16": ("tower_0/CenternetHead/Relu", 16, 256),   # stride-16 lateral + upsampled stride-32
+            "backbone16": ("tower_0/MobilenetV3/expanded_conv_11/add", 16, 88),
+        },
+    },
+}
+
+
+def trunk_json(name: str, root: str = REPO_ROOT) -> str:
+    t = TRUNKS[name]
+    pkg = os.path.join(root, "node_modules", *t["package"].split("/"))
+    try:
+        with open(os.path.join(pkg, "package.json")) as f:
+            version = json.load(f)["version"]
+    except FileNotFoundError:
+        raise FileNotFoundError(f"trunk {name!r} needs the npm package {t['package']}@{t['version']} "
+                                f"(a dev dependency: run `npm install` at {root})") from None
+    if version != t["version"]:
+        raise RuntimeError(f"trunk {name!r}: {t['package']} is {version} in node_modules, expected {t['version']}")
+    return os.path.join(pkg, t["file"])
+
+
+def provenance(name: str, cut: str) -> dict:
+    t = TRUNKS[name]
+    node, stride, _ = t["cuts"][cut]
+    return {"trunk": name, "package": t["package"], "version": t["version"], "file": t["file"],
+            "license": t["license"], "what": t["what"], "cut": node, "cut_stride": stride}
+
+
+class PretrainedTrunk(nn.Module):
+    """ImageNet-normalised NCHW (the toolkit's visual input) -> the trunk's map at `cut`, pooled.
+
+    The graph wants RGB 0-255, so the normalisation is undone first: two elementwise ops, which
+    keeps one image convention across every visual encoder and bundle."""
+
+    def __init__(self, name: str, cut: str, image_size: int, pool: int = 1):
+        super().__init__()
+        from .model import IMAGENET_MEAN, IMAGENET_STD
+        node, stride, channels = TRUNKS[name]["cuts"][cut]
+        self.graph = TFJSGraph(trunk_json(name), node, (image_size, image_size))
+        self.pool = pool
+        self.out_channels = channels
+        self.stride = stride * pool
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1) * 255.0)
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1) * 255.0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.graph(x * self.std + self.mean)
+        return F.avg_pool2d(y, self.pool) if self.pool > 1 else y
