@@ -72,9 +72,8 @@ def main(argv=None) -> None:
     p.add_argument("--pack", help="compose the val split in memory from this asset pack instead of reading the corpus")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
-    model = AVIN(corpus_config(), freeze_audio=True)
-    model.load_state_dict(torch.load(a.checkpoint, map_location="cpu")["model"])
-    model.eval()
+    from .report import load_ckpt
+    model, _ = load_ckpt(a.checkpoint)
     if a.pack:
         from .build import load_split_assets
         from .train_scenes import recompose

@@ -21,6 +21,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from avloc_toolkit.evaluate import metrics_from_heatmaps, normalize_maps, upsample
+from avloc_toolkit.config import AVINConfig
 from avloc_toolkit.model import AVIN, centred_features, heatmap
 
 from .centering import recorded
@@ -33,7 +34,7 @@ KEYS = ("n", "ciou@0.5", "auc", "nsa", "mean_ciou")
 
 def load_ckpt(path: str):
     ck = torch.load(path, map_location="cpu")
-    cfg = corpus_config()
+    cfg = AVINConfig.from_dict(ck["config"])     # the variant it was trained as
     # chosen on val after training (centering.py), or the one val selected best.pt with
     cfg.feature_centering = recorded(path, ck.get("config", {}).get("feature_centering", 0.0))
     model = AVIN(cfg, freeze_audio=True)

@@ -104,6 +104,9 @@ def main(argv=None) -> None:
     p.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "..", ".cache", "corpus", "synth-v2"))
     p.add_argument("--out", required=True)
     p.add_argument("--init", required=True, help="pretraining run folder (visual.pth, audio.pth)")
+    p.add_argument("--variant", default="scratch", choices=["scratch", "pretrained"],
+                   help="variant.py: the ResNet trained from scratch (visual.pth from --init) or the pretrained "
+                        "npm trunk (its weights come from the package; --init gives only audio.pth)")
     p.add_argument("--epochs", type=int, default=12)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr-visual", type=float, default=1e-4)
@@ -139,7 +142,7 @@ def main(argv=None) -> None:
     torch.set_num_threads(a.threads)
     random.seed(a.seed), np.random.seed(a.seed), torch.manual_seed(a.seed)
     os.makedirs(a.out, exist_ok=True)
-    cfg = corpus_config()
+    cfg = corpus_config(a.variant)
     cfg.feature_centering = a.centering
     cfg.tp = a.tp if a.tp is not None else cfg.tp
     cfg.tn = a.tn if a.tn is not None else cfg.tn
@@ -154,7 +157,8 @@ def main(argv=None) -> None:
             jl.write(json.dumps({"time": time.time(), **rec}) + "\n"), jl.flush()
 
     model = AVIN(cfg, freeze_audio=True)
-    model.v_encoder.load_state_dict(torch.load(os.path.join(a.init, "visual.pth"), map_location="cpu"))
+    if not cfg.visual_trunk:
+        model.v_encoder.load_state_dict(torch.load(os.path.join(a.init, "visual.pth"), map_location="cpu"))
     model.a_encoder.load_state_dict(torch.load(os.path.join(a.init, "audio.pth"), map_location="cpu"))
     if a.from_ckpt:
         model.load_state_dict(torch.load(a.from_ckpt, map_location="cpu", weights_only=False)["model"])

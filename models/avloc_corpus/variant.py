@@ -13,5 +13,14 @@ VARIANT = dict(
 )
 
 
-def corpus_config() -> AVINConfig:
-    return make_config("small", **VARIANT)
+# The pretrained variant: COCO CenterNet's fused neck (avloc_toolkit/trunks.py) at 224 px, pooled
+# from stride 4 to a 14 x 14 grid, with AVIN's 1x1 projection to C = 128; the same audio encoder.
+PRETRAINED = dict(
+    VARIANT, image_size=224, visual_trunk="centernet-mnv3", visual_cut="neck", visual_pool=4, embed_dim=128,
+)
+
+VARIANTS = {"scratch": VARIANT, "pretrained": PRETRAINED}
+
+
+def corpus_config(variant: str = "scratch") -> AVINConfig:
+    return make_config("small", **VARIANTS[variant])
