@@ -1,4 +1,4 @@
-"""Build the scene corpus: python3 -m avloc_corpus.build --out .cache/corpus/synth-v2 --seed 0
+"""Build the scene corpus: python3 -m avloc_corpus.build --out .cache/corpus/synth-v3 --seed 0
 
 Writes <out>/{train,val,test}/manifest.jsonl in the toolkit's format (image, audio, boxes of the
 sounding object, sounding=true) plus, per line, every object's category/box/asset and the audio's
@@ -105,7 +105,7 @@ def build_split(name: str, n: int, pool: Dict, bgs: List, out_dir: str, args, rn
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--out", default=os.path.join(packages.cache_dir(), "corpus", "synth-v2"))
+    p.add_argument("--out", default=packages.corpus_dir())
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--train", type=int, default=6000)
     p.add_argument("--val", type=int, default=300)

@@ -139,6 +139,28 @@ CATEGORIES: Dict[str, Dict[str, List[Dict]]] = {
     "helicopter": dict(
         pictures=[tux("vehicles/flight/cartoon/eddieCopter.png"), noto("1f681"), fluent("1f681")],
         sounds=render(GM, 0, 125, 3) + render(TIM, 0, 125, 2)),
+    # ---- people speaking and vehicles: the classes a camera meets most (COCO's person, car,
+    # train, airplane). Speech is real: Tux Paint's spoken stamp descriptions, one recording per
+    # stamp and language, the languages (so the speakers) pinned to a split (SPEECH_SPLIT).
+    "person": dict(
+        pictures=[tux("people/fireman200b.png"), tux("people/fireman240a.png"), noto("1f9d1"), noto("1f468"),
+                  noto("1f469"), fluent("1f9d1"), fluent("1f468"), fluent("1f469"), fluent("1f474"),
+                  fluent("1f475"), fluent("1f466"), fluent("1f467")],
+        sounds=[]),   # filled below from SPEECH_STAMPS x SPEECH_SPLIT
+    "car": dict(
+        pictures=[tux("vehicles/auto/sedan.png"), tux("vehicles/auto/beetle.png"), tux("vehicles/auto/sportscar2.png"),
+                  tux("vehicles/emergency/sedan_police.png"), noto("1f697"), noto("1f695"), fluent("1f697"),
+                  fluent("1f693"), fluent("1f695")],
+        sounds=[gc_ogg("traffic:/gcompris/src/activities/traffic/resource/car.wav"),
+                gc_ogg("memory-sound:/gcompris/src/activities/memory-sound/resource/LRStartAndStopCarEngine1LACut.ogg")]
+               + render(GS, 1, 125, 3) + render(GS, 3, 125, 2)),
+    "train": dict(
+        pictures=[noto("1f682"), noto("1f686"), fluent("1f682"), fluent("1f686"), fluent("1f683")],
+        sounds=[gc_ogg("railroad:/gcompris/src/activities/railroad/resource/sounds/train.wav")]
+               + render(GS, 6, 125, 4)),
+    "airplane": dict(
+        pictures=[tux("vehicles/flight/planes/747.png"), noto("2708"), fluent("2708-fe0f"), fluent("1f6eb")],
+        sounds=render(GS, 7, 125, 4)),
     # ---- held out: never in training or validation, only in test (unseen categories)
     "elephant": dict(
         pictures=[tux("animals/mammals/elephant.png"), noto("1f418"), fluent("1f418")],
@@ -157,6 +179,16 @@ CATEGORIES: Dict[str, Dict[str, List[Dict]]] = {
 }
 
 HELD_OUT = ("elephant", "lion", "frog", "saxophone")
+
+SPEECH_STAMPS = ["animals/amphibians/frog", "animals/birds/crow", "animals/birds/penguin", "animals/birds/pigeon",
+                 "animals/birds/seagull", "animals/insects/bee", "animals/lizards/iguana",
+                 "animals/mammals/aquatic/dolphin", "animals/mammals/bears/bear", "animals/mammals/bovines/goat"]
+# language -> split: a language's recordings come from its translator(s), so whole languages are
+# pinned and no voice is both trained on and tested
+SPEECH_SPLIT = {"be": "train", "bg": "train", "ca": "train", "es": "train", "fr": "train", "ro": "train",
+                "ru": "train", "nl": "val", "el": "test", "da": "test"}
+CATEGORIES["person"]["sounds"] = [dict(tux(f"{stamp}_desc_{lang}.ogg"), split=split)
+                                  for stamp in SPEECH_STAMPS for lang, split in SPEECH_SPLIT.items()]
 
 # Iconify emoji names per category, looked up in every set of packages.ICONIFY_SETS (a set that
 # lacks a name simply contributes nothing). Whole sets are pinned to a split, so test pictures are
@@ -184,6 +216,10 @@ ICON_NAMES: Dict[str, List[str]] = {
     "lion": ["lion", "lion-face"],
     "frog": ["frog", "frog-face"],
     "saxophone": ["saxophone"],
+    "person": ["man", "woman", "person", "boy", "girl", "older-person", "old-man", "old-woman"],
+    "car": ["automobile", "police-car", "taxi"],
+    "train": ["locomotive", "train", "high-speed-train"],
+    "airplane": ["airplane"],
 }
 ICON_SPLIT = {"openmoji": "test", "emojione": "test", "emojione-v1": "test", "streamline-emojis": "val"}
 

@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from avloc_toolkit.evaluate import metrics_from_heatmaps
 from avloc_toolkit.model import centred_features, heatmap
 
+from . import packages
 from .report import load_ckpt
 from .scene_cache import embed, gt_maps, load_split, to_input
 
@@ -135,7 +136,7 @@ def ceiling(ckpt: str, data: str, split: str) -> dict:
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("checkpoint")
-    p.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "..", ".cache", "corpus", "synth-v2"))
+    p.add_argument("--data", default=packages.corpus_dir())
     p.add_argument("--split", default="test")
     p.add_argument("--out", help="also write the figures here as JSON")
     a = p.parse_args(argv)

@@ -22,8 +22,8 @@ import torch
 from avloc_toolkit.evaluate import metrics_from_heatmaps
 from avloc_toolkit.model import AVIN, centred_features, heatmap
 
+from . import packages
 from .scene_cache import embed, gt_maps, load_split
-from .variant import corpus_config
 
 GRID = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0)
 
@@ -67,7 +67,7 @@ def scan(model: AVIN, split: dict, grid=GRID) -> dict:
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("checkpoint")
-    p.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "..", ".cache", "corpus", "synth-v2"))
+    p.add_argument("--data", default=packages.corpus_dir())
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--pack", help="compose the val split in memory from this asset pack instead of reading the corpus")
     a = p.parse_args(argv)

@@ -1,6 +1,6 @@
 """Compare scene checkpoints on many fresh val scenes (val-split assets only, never test).
 
-  python3 -m avloc_corpus.compare CKPT [CKPT ...] [--n 2000] [--pack .cache/pack/synth-v2-seed0.pack]
+  python3 -m avloc_corpus.compare CKPT [CKPT ...] [--n 2000] [--pack .cache/pack/synth-v3-seed0.pack]
 
 Why: the stored val split has 300 scenes, so two candidates 0.01 apart there are 3 scenes apart;
 composing thousands of new scenes from the same val pictures, sounds and backgrounds (generate.py,

@@ -36,6 +36,14 @@ ICONIFY_SETS = {
 }
 
 
+# the corpus version: its categories and assets (catalog.py); a run folder names the corpus it used
+CORPUS = "synth-v3"
+
+
+def corpus_dir() -> str:
+    return os.path.join(cache_dir(), "corpus", CORPUS)
+
+
 def cache_dir() -> str:
     return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".cache")
 

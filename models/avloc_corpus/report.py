@@ -24,10 +24,10 @@ from avloc_toolkit.evaluate import metrics_from_heatmaps, normalize_maps, upsamp
 from avloc_toolkit.config import AVINConfig
 from avloc_toolkit.model import AVIN, centred_features, heatmap
 
+from . import packages
 from .centering import recorded
 from .references import centre_metrics, whole_image_metrics
 from .scene_cache import embed, gt_maps, load_split
-from .variant import corpus_config
 
 KEYS = ("n", "ciou@0.5", "auc", "nsa", "mean_ciou")
 
@@ -101,7 +101,7 @@ def overlay(img_u8: np.ndarray, heat: torch.Tensor, item, label: str) -> Image.I
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "..", ".cache", "corpus", "synth-v2"))
+    p.add_argument("--data", default=packages.corpus_dir())
     p.add_argument("--split", default="test")
     p.add_argument("--avin", required=True)
     p.add_argument("--ezvsl", required=True)
@@ -111,7 +111,7 @@ def main(argv=None) -> None:
     a = p.parse_args(argv)
     torch.set_num_threads(2)
     os.makedirs(a.out, exist_ok=True)
-    cfg = corpus_config()
+    cfg = AVINConfig.from_dict(torch.load(a.avin, map_location="cpu")["config"])   # grid and rate of the model
     te = load_split(os.path.join(a.data, a.split), cfg.sample_rate)
     items = te["items"]
     gt = gt_maps(items, te["images"].shape[2], te["images"].shape[1])

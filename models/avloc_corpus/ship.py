@@ -19,6 +19,7 @@ import os
 import torch
 
 from avloc_toolkit.export import export_bundle, git_commit, make_card
+from avloc_toolkit.trunks import TRUNKS, provenance
 
 from .centering import recorded_scan
 from .report import load_ckpt
@@ -59,6 +60,8 @@ def main(argv=None) -> None:
     p.add_argument("--report", help="report folder (metrics.json from report.py)")
     p.add_argument("--timing", help="JSON printed by time_visual.mjs")
     p.add_argument("--pretrain", help="pretraining folder(s), comma-separated (pretrain*.json)")
+    p.add_argument("--sounding", help="sounding.json from controls.py: the card's `sounding` calibration")
+    p.add_argument("--controls", help="controls.json from controls.py: shuffled audio, objectness, by style")
     p.add_argument("--out", required=True)
     p.add_argument("--name", default="avin-synth")
     p.add_argument("--version", default="1.0.0")
@@ -135,9 +138,25 @@ def main(argv=None) -> None:
     if a.timing:
         with open(a.timing) as f:
             extra["latency"] = json.load(f)
-    card = make_card(cfg, a.name, version=a.version, training=training, metrics=metrics,
-                     license="MIT (weights and code); training material under the licences in training.dataLicenses",
-                     extra=extra)
+    if a.sounding:
+        with open(a.sounding) as f:
+            extra["sounding"] = json.load(f)
+    if a.controls:
+        with open(a.controls) as f:
+            extra["controls"] = json.load(f)
+    license = "MIT (weights and code); training material under the licences in training.dataLicenses"
+    if cfg.visual_trunk:
+        extra["provenance"] = {"visual_trunk": provenance(cfg.visual_trunk, cfg.visual_cut)}
+        extra["description"] = extra["description"].replace(
+            "AVIN (Induction Network) small variant",
+            f"AVIN (Induction Network) on a pretrained visual trunk ({TRUNKS[cfg.visual_trunk]['what']}, "
+            f"unpacked from npm {TRUNKS[cfg.visual_trunk]['package']}@{TRUNKS[cfg.visual_trunk]['version']})")
+        training["visual_encoder"] = (f"the pretrained trunk, frozen: {cfg.visual_trunk} cut at "
+                                      f"{provenance(cfg.visual_trunk, cfg.visual_cut)['cut']}, average-pooled by "
+                                      f"{cfg.visual_pool}; only AVIN's two projections trained on scenes")
+        license = (f"MIT (projections, audio encoder, code); visual trunk: {TRUNKS[cfg.visual_trunk]['license']} "
+                   f"(provenance.visual_trunk); training material under the licences in training.dataLicenses")
+    card = make_card(cfg, a.name, version=a.version, training=training, metrics=metrics, license=license, extra=extra)
     card["method"] = ck.get("method", "avin")
     paths = export_bundle(model, a.out, card)
     total = sum(os.path.getsize(v) for v in paths.values())

@@ -25,9 +25,9 @@ import torch.nn.functional as F
 
 from avloc_toolkit.evaluate import metrics_from_heatmaps
 from avloc_toolkit.export import git_commit
-from avloc_toolkit.model import AVIN, create_optimizer, heatmap
+from avloc_toolkit.model import AVIN, centred_features, create_optimizer, heatmap
 
-from . import generate
+from . import generate, packages
 from .build import load_split_assets
 from .objectives import loss_for
 from .plot import plot_curves
@@ -63,13 +63,18 @@ def visual_maps(v_encoder, images: torch.Tensor, size: int) -> torch.Tensor:
     return torch.cat(out)
 
 
-def evaluate(model: AVIN, images: torch.Tensor, afeat: torch.Tensor, gt: torch.Tensor, size: int) -> dict:
+def evaluate(model: AVIN, images: torch.Tensor, afeat: torch.Tensor, gt: torch.Tensor, size: int,
+             vmaps: torch.Tensor = None) -> dict:
+    """Val metrics; `vmaps` [N, C, h, w]: the frozen encoder's maps of the val images, computed once."""
     model.eval()
     dev = next(model.parameters()).device
     heats = []
     with torch.no_grad():
         for i in range(0, len(images), 64):
-            f = model.features(to_input(images[i:i + 64].to(dev), size))
+            if vmaps is None:
+                f = model.features(to_input(images[i:i + 64].to(dev), size))
+            else:
+                f = centred_features(model.v_proj(vmaps[i:i + 64].to(dev).float()), model.cfg.feature_centering)
             e = F.normalize(model.a_proj(afeat[i:i + 64].to(dev)), dim=1)
             heats.append(heatmap(f, e).cpu())
     r = metrics_from_heatmaps(torch.cat(heats), gt, "avin")
@@ -101,7 +106,7 @@ def scenes_in_memory(a, cfg):
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--method", required=True, choices=["avin", "ezvsl"])
-    p.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "..", ".cache", "corpus", "synth-v2"))
+    p.add_argument("--data", default=packages.corpus_dir())
     p.add_argument("--out", required=True)
     p.add_argument("--init", required=True, help="pretraining run folder (visual.pth, audio.pth)")
     p.add_argument("--variant", default="scratch", choices=["scratch", "pretrained"],
@@ -186,11 +191,22 @@ def main(argv=None) -> None:
         va_af = audio_features(model.a_encoder, va["waves"], cfg.window_samples, 1)[:, 0]
         torch.save((tr_af, va_af), feat_cache + ".tmp")
         os.replace(feat_cache + ".tmp", feat_cache)
-    tr_vf = None
+    tr_vf = va_vf = None
     if a.freeze_visual:
         for prm in model.v_encoder.parameters():
             prm.requires_grad = False
-        tr_vf = visual_maps(model.v_encoder, tr["images"], cfg.image_size)
+        # a pretrained trunk's maps depend only on the trunk and the data: shared by every run on it
+        vis_cache = (os.path.join(a.init, f"visual_maps-{cfg.visual_trunk}-{cfg.visual_cut}-{cfg.visual_pool}-"
+                                          f"{cfg.image_size}-{os.path.basename(os.path.abspath(a.data))}-{a.limit}.pt")
+                     if cfg.visual_trunk and not (a.fresh or a.pack) else None)
+        if vis_cache and os.path.exists(vis_cache):
+            tr_vf, va_vf = torch.load(vis_cache)
+        else:
+            tr_vf = visual_maps(model.v_encoder, tr["images"], cfg.image_size)
+            va_vf = visual_maps(model.v_encoder, va["images"], cfg.image_size)[:, 0]
+            if vis_cache:
+                torch.save((tr_vf, va_vf), vis_cache + f".{os.getpid()}.tmp")
+                os.replace(vis_cache + f".{os.getpid()}.tmp", vis_cache)
     va_gt = gt_maps(va["items"], va["images"].shape[2], va["images"].shape[1])
     log(f"data ready: train {tuple(tr['images'].shape)}, audio feats {tuple(tr_af.shape)}, "
         f"val {len(va_gt)} ({time.time() - t_start:.0f} s)")
@@ -214,7 +230,7 @@ def main(argv=None) -> None:
         os.replace(path + ".tmp", path)
 
     if start == 1 and not os.path.exists(last):
-        m0 = evaluate(model, va["images"], va_af, va_gt, cfg.image_size)
+        m0 = evaluate(model, va["images"], va_af, va_gt, cfg.image_size, va_vf)
         log(f"epoch 0 (init) val {json.dumps(m0)}", event="epoch", epoch=0, step=0, val=m0)
     N, bs = len(tr["images"]), a.batch_size
     for epoch in range(start, a.epochs + 1):
@@ -243,7 +259,7 @@ def main(argv=None) -> None:
             if step % 20 == 0:
                 log(f"epoch {epoch} step {step} " + " ".join(f"{k} {v / n:.4f}" for k, v in sums.items()))
         avg = {k: v / max(n, 1) for k, v in sums.items()}
-        m = evaluate(model, va["images"], va_af, va_gt, cfg.image_size)
+        m = evaluate(model, va["images"], va_af, va_gt, cfg.image_size, va_vf)
         if m["ciou@0.5"] > best:
             best = m["ciou@0.5"]
             save(os.path.join(a.out, "best.pt"), epoch, {"val": m})

@@ -106,6 +106,9 @@ PRESETS: Dict[str, Dict[str, Any]] = {
         audio_blocks=(1, 1, 1, 1), audio_embed=512, proj_hidden=256,
     ),
 }
+# The small audio side with COCO CenterNet's neck as the visual encoder (trunks.py; needs npm install).
+PRESETS["small-centernet"] = dict(PRESETS["small"], image_size=224, visual_trunk="centernet-mnv3",
+                                  visual_cut="neck", visual_pool=4, embed_dim=128)
 
 
 def make_config(preset: str = "avin-rn", **overrides: Any) -> AVINConfig:

@@ -84,7 +84,8 @@ def make_card(cfg: AVINConfig, name: str, *, version: str = "1.0.0", training: O
         "training": {"data": "none", "epochs": 0, "seed": 0, "commit": git_commit()},
         "metrics": {"split": "none", "ciou@0.5": 0.0, "auc": 0.0},
         "license": license,
-        "architecture": {"family": "AVIN-RN", "config": cfg.to_dict()},
+        "architecture": {"family": f"AVIN, visual trunk {cfg.visual_trunk}" if cfg.visual_trunk else "AVIN-RN",
+                         "config": cfg.to_dict()},
         "created": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     if training:
