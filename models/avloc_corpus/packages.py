@@ -54,19 +54,7 @@ def root() -> str:
 
 
 def ensure_packages() -> None:
-    debs = os.path.join(cache_dir(), "debs")
-    os.makedirs(debs, exist_ok=True)
-    os.makedirs(root(), exist_ok=True)
-    for pkg in APT_PACKAGES:
-        found = glob.glob(os.path.join(debs, f"{pkg}_*.deb"))
-        if not found:
-            subprocess.run(["apt-get", "download", pkg], cwd=debs, check=True,
-                           stdout=subprocess.DEVNULL)
-            found = glob.glob(os.path.join(debs, f"{pkg}_*.deb"))
-        stamp = os.path.join(debs, f".{pkg}.unpacked")
-        if not os.path.exists(stamp):
-            subprocess.run(["dpkg-deb", "-x", found[0], root()], check=True)
-            open(stamp, "w").close()
+    ensure_debs(APT_PACKAGES)
     fluent = os.path.join(cache_dir(), "fluent", "package", "assets")
     if not os.path.isdir(fluent):
         for spec in NPM_PACKAGES:
@@ -77,6 +65,23 @@ def ensure_packages() -> None:
         with tarfile.open(tgz) as tf:
             tf.extractall(os.path.join(cache_dir(), "fluent"))
     ensure_iconify()
+
+
+def ensure_debs(names) -> None:
+    """`apt-get download` + `dpkg-deb -x` of these Debian packages into root(), once each."""
+    debs = os.path.join(cache_dir(), "debs")
+    os.makedirs(debs, exist_ok=True)
+    os.makedirs(root(), exist_ok=True)
+    for pkg in names:
+        found = glob.glob(os.path.join(debs, f"{pkg}_*.deb"))
+        if not found:
+            subprocess.run(["apt-get", "download", pkg], cwd=debs, check=True,
+                           stdout=subprocess.DEVNULL)
+            found = glob.glob(os.path.join(debs, f"{pkg}_*.deb"))
+        stamp = os.path.join(debs, f".{pkg}.unpacked")
+        if not os.path.exists(stamp):
+            subprocess.run(["dpkg-deb", "-x", found[0], root()], check=True)
+            open(stamp, "w").close()
 
 
 def ensure_iconify() -> None:

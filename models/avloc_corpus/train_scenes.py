@@ -57,8 +57,8 @@ def visual_maps(v_encoder, images: torch.Tensor, size: int) -> torch.Tensor:
     v_encoder.eval()
     dev = next(v_encoder.parameters()).device
     out = []
-    for i in range(0, len(images), 256):
-        x = to_input(images[i:i + 256].to(dev), size)
+    for i in range(0, len(images), 64):
+        x = to_input(images[i:i + 64].to(dev), size)
         out.append(torch.stack([v_encoder(x), v_encoder(x.flip(3))], 1).half())
     return torch.cat(out)
 

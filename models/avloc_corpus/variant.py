@@ -13,10 +13,10 @@ VARIANT = dict(
 )
 
 
-# The pretrained variant: COCO CenterNet's fused neck (avloc_toolkit/trunks.py) at 224 px, pooled
-# from stride 4 to a 14 x 14 grid, with AVIN's 1x1 projection to C = 128; the same audio encoder.
+# The pretrained variant: COCO CenterNet's backbone block 9 and head at stride 8 (avloc_toolkit/trunks.py)
+# at 224 px, a 14 x 14 grid, with AVIN's 1x1 projection to C = 128; the same audio encoder.
 PRETRAINED = dict(
-    VARIANT, image_size=224, visual_trunk="centernet-mnv3", visual_cut="neck", visual_pool=4, embed_dim=128,
+    VARIANT, image_size=224, visual_trunk="centernet-mnv3", visual_cut="bb9+head8", visual_pool=1, embed_dim=128,
 )
 
 VARIANTS = {"scratch": VARIANT, "pretrained": PRETRAINED}

@@ -57,8 +57,8 @@ class AVINConfig:
     @property
     def grid(self) -> int:
         if self.visual_trunk:
-            from .trunks import TRUNKS
-            return self.image_size // (TRUNKS[self.visual_trunk]["cuts"][self.visual_cut][1] * self.visual_pool)
+            from .trunks import cut_stride
+            return self.image_size // (cut_stride(self.visual_trunk, self.visual_cut) * self.visual_pool)
         stride = 4
         for s in self.visual_strides:
             stride *= s
@@ -108,7 +108,7 @@ PRESETS: Dict[str, Dict[str, Any]] = {
 }
 # The small audio side with COCO CenterNet's neck as the visual encoder (trunks.py; needs npm install).
 PRESETS["small-centernet"] = dict(PRESETS["small"], image_size=224, visual_trunk="centernet-mnv3",
-                                  visual_cut="neck", visual_pool=4, embed_dim=128)
+                                  visual_cut="bb9+head8", visual_pool=1, embed_dim=128)
 
 
 def make_config(preset: str = "avin-rn", **overrides: Any) -> AVINConfig:

@@ -129,7 +129,8 @@ _ACTS = {"Relu": F.relu, "Relu6": lambda t: t.clamp(0, 6), "Sigmoid": torch.sigm
 
 
 class TFJSGraph(nn.Module):
-    """The part of a TF.js graph model that computes `output` from its one image input.
+    """The part of a TF.js graph model that computes `output` (a node name, or a list of them: then
+    forward returns a list) from its one image input.
 
     `input_size`: the (H, W) the graph will be run at; ResizeBilinear nodes whose size is a Const
     computed for the model's native size are rescaled by the same factor, so a fully convolutional
@@ -137,14 +138,16 @@ class TFJSGraph(nn.Module):
     input expects, e.g. RGB 0-255) and returns NCHW.
     """
 
-    def __init__(self, json_path: str, output: str, input_size=None):
+    def __init__(self, json_path: str, output, input_size=None):
         super().__init__()
         with open(json_path) as f:
             spec = json.load(f)
         model_dir = os.path.dirname(json_path)
         nodes = {n["name"]: n for n in spec["modelTopology"]["node"]}
-        if output not in nodes:
-            raise KeyError(f"no node {output!r} in the graph")
+        self.outputs = [output] if isinstance(output, str) else list(output)
+        for o in self.outputs:
+            if o not in nodes:
+                raise KeyError(f"no node {o!r} in the graph")
         consts = read_weights(model_dir, spec["weightsManifest"])
         order: List[str] = []
         seen = set()
@@ -164,12 +167,12 @@ class TFJSGraph(nn.Module):
                     if not i.startswith("^"):
                         stack.append((_name(i), False))
 
-        visit(output)
-        self.output = output
+        for o in self.outputs:
+            visit(o)
         self.steps = [nodes[n] for n in order if nodes[n]["op"] != "Const"]
         inputs = [n for n in self.steps if n["op"] == "Placeholder"]
         if len(inputs) != 1:
-            raise ValueError(f"expected one Placeholder before {output!r}, found {[n['name'] for n in inputs]}")
+            raise ValueError(f"expected one Placeholder before {self.outputs}, found {[n['name'] for n in inputs]}")
         self.input_name = inputs[0]["name"]
         dims = _attr(inputs[0], "shape", {}).get("shape", {}).get("dim", [])
         self.native_size = tuple(int(d["size"]) for d in dims[1:3]) if len(dims) == 4 else None
@@ -198,7 +201,7 @@ class TFJSGraph(nn.Module):
                 last[_name(i)] = k
         self.free_after: List[List[str]] = [[] for _ in self.steps]
         for name, k in last.items():
-            if name != output and any(st["name"] == name for st in self.steps):
+            if name not in self.outputs and any(st["name"] == name for st in self.steps):
                 self.free_after[k].append(name)
 
     def _add_param(self, name: str, v: np.ndarray, nodes: dict) -> None:
@@ -240,7 +243,8 @@ class TFJSGraph(nn.Module):
                                                                    if not i.startswith("^")])
             for name in self.free_after[k]:
                 env.pop(name, None)
-        return env[self.output]
+        outs = [env[o] for o in self.outputs]
+        return outs[0] if len(outs) == 1 else outs
 
 
 def _operand(v):

@@ -7,8 +7,8 @@ node_modules/; `tfjs_graph.TFJSGraph` turns it into a PyTorch module there, at b
 weights are committed: a bundle's visual.onnx carries them, and its card names the package,
 version, file and licence (`provenance`).
 
-A trunk is cut at a named node; `pool` average-pools the cut's map to the AVIN grid (a stride-4
-neck pooled by 4 = a stride-16 grid that has seen the neck's fusion of every level).
+A trunk is cut at one or more named nodes, average-pooled to the coarsest one's stride and
+concatenated; `pool` pools the result further if the grid should be coarser.
 """
 from __future__ import annotations
 
@@ -31,11 +31,16 @@ TRUNKS = {
         "license": "the package is MIT; the upstream CenterNet weights carry no licence file of their own",
         "what": "CenterNet object detector (COCO, 80 classes) on a MobileNetV3 backbone (ImageNet), TF.js graph model, float16 weights",
         "input": "RGB 0-255, 512 x 512 native (fully convolutional; other sizes rescale its upsampling)",
-        # cut name -> (node, stride of that node's map, channels)
+        # cut name -> the nodes it reads, each (node, stride of its map, channels); several nodes are
+        # average-pooled to the coarsest stride and concatenated. "bb9+head8" was chosen by a
+        # box-supervised linear probe on val scenes (models/README.md): the backbone's stride-16
+        # block 9 (ImageNet-level parts) with the head's stride-8 fusion (COCO objects) beat any
+        # single cut, and the stride-4 neck (the class head's input) localizes worst off COCO's domain
         "cuts": {
-            "neck": ("tower_0/CenternetHead/mul", 4, 128),       # all levels fused, SE-weighted, before the class head
-            "neck16": ("tower_0/CenternetHead/Relu", 16, 256),   # stride-16 lateral + upsampled stride-32
-            "backbone16": ("tower_0/MobilenetV3/expanded_conv_11/add", 16, 88),
+            "bb9+head8": (("tower_0/MobilenetV3/expanded_conv_9/add", 16, 64), ("tower_0/CenternetHead/Relu_1", 8, 192)),
+            "neck": (("tower_0/CenternetHead/mul", 4, 128),),
+            "neck16": (("tower_0/CenternetHead/Relu", 16, 256),),
+            "backbone16": (("tower_0/MobilenetV3/expanded_conv_11/add", 16, 88),),
         },
     },
 }
@@ -55,11 +60,16 @@ def trunk_json(name: str, root: str = REPO_ROOT) -> str:
     return os.path.join(pkg, t["file"])
 
 
+def cut_stride(name: str, cut: str) -> int:
+    """The stride of a cut's map: its coarsest node's."""
+    return max(stride for _, stride, _ in TRUNKS[name]["cuts"][cut])
+
+
 def provenance(name: str, cut: str) -> dict:
     t = TRUNKS[name]
-    node, stride, _ = t["cuts"][cut]
     return {"trunk": name, "package": t["package"], "version": t["version"], "file": t["file"],
-            "license": t["license"], "what": t["what"], "cut": node, "cut_stride": stride}
+            "license": t["license"], "what": t["what"], "cut": " + ".join(n for n, _, _ in t["cuts"][cut]),
+            "cut_stride": cut_stride(name, cut)}
 
 
 class PretrainedTrunk(nn.Module):
@@ -71,14 +81,18 @@ class PretrainedTrunk(nn.Module):
     def __init__(self, name: str, cut: str, image_size: int, pool: int = 1):
         super().__init__()
         from .model import IMAGENET_MEAN, IMAGENET_STD
-        node, stride, channels = TRUNKS[name]["cuts"][cut]
-        self.graph = TFJSGraph(trunk_json(name), node, (image_size, image_size))
+        nodes = TRUNKS[name]["cuts"][cut]
+        self.graph = TFJSGraph(trunk_json(name), [n for n, _, _ in nodes], (image_size, image_size))
+        top = cut_stride(name, cut)
+        self.pools = [top // s for _, s, _ in nodes]      # each node's map to the cut's stride
         self.pool = pool
-        self.out_channels = channels
-        self.stride = stride * pool
+        self.out_channels = sum(c for _, _, c in nodes)
+        self.stride = top * pool
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1) * 255.0)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1) * 255.0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.graph(x * self.std + self.mean)
+        maps = self.graph(x * self.std + self.mean)
+        maps = [maps] if isinstance(maps, torch.Tensor) else maps
+        y = torch.cat([F.avg_pool2d(m, k) if k > 1 else m for m, k in zip(maps, self.pools)], 1)
         return F.avg_pool2d(y, self.pool) if self.pool > 1 else y

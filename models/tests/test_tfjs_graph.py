@@ -94,10 +94,10 @@ class TestCenterNetAgainstTFJS(unittest.TestCase):
         self.assertEqual(top(self.ref_cls), 0, "the sample photo shows people: COCO class 0, person")
 
     def test_trunk_is_trainable_and_runs_at_the_variant_size(self):
-        t = PretrainedTrunk("centernet-mnv3", "neck", 224, pool=4)
+        t = PretrainedTrunk("centernet-mnv3", "bb9+head8", 224)
         self.assertTrue(all(p.requires_grad for p in t.parameters()))
         y = t(torch.randn(2, 3, 224, 224))
-        self.assertEqual(tuple(y.shape), (2, 128, 14, 14))
+        self.assertEqual(tuple(y.shape), (2, 64 + 192, 14, 14))
         y.square().mean().backward()
         self.assertTrue(any(p.grad is not None and p.grad.abs().sum() > 0 for p in t.parameters()))
 
