@@ -53,13 +53,15 @@ def augment(u8: torch.Tensor, size: int, g: torch.Generator) -> torch.Tensor:
 
 @torch.no_grad()
 def visual_maps(v_encoder, images: torch.Tensor, size: int) -> torch.Tensor:
-    """Fixed encoder maps [N, 2, C, h, w] (float16) for the plain and the flipped scene."""
+    """Fixed encoder maps [N, 2, C, h, w] (float16) for the plain and the flipped scene (a
+    pretrained trunk's raw maps, before its standardisation)."""
     v_encoder.eval()
+    run = getattr(v_encoder, "raw", v_encoder)
     dev = next(v_encoder.parameters()).device
     out = []
     for i in range(0, len(images), 64):
         x = to_input(images[i:i + 64].to(dev), size)
-        out.append(torch.stack([v_encoder(x), v_encoder(x.flip(3))], 1).half())
+        out.append(torch.stack([run(x), run(x.flip(3))], 1).half())
     return torch.cat(out)
 
 
@@ -79,6 +81,31 @@ def evaluate(model: AVIN, images: torch.Tensor, afeat: torch.Tensor, gt: torch.T
             heats.append(heatmap(f, e).cpu())
     r = metrics_from_heatmaps(torch.cat(heats), gt, "avin")
     return {k: r[k] for k in ("n", "ciou@0.5", "auc", "nsa", "mean_ciou")}
+
+
+def tag_stage(model: AVIN, maps: torch.Tensor, items, epochs: int, bs: int, seed: int, log) -> None:
+    """v_proj fitted to image-level tags: a linear classifier on v_proj's cells, max-pooled over the
+    cells (multiple-instance: the scene has a dog somewhere), binary cross-entropy per category.
+    Boxes are never read; the classifier is dropped afterwards."""
+    cats = sorted({o["category"] for it in items for o in it["objects"]})
+    y = torch.zeros(len(items), len(cats))
+    for n, it in enumerate(items):
+        for o in it["objects"]:
+            y[n, cats.index(o["category"])] = 1
+    head = torch.nn.Conv2d(model.cfg.embed_dim, len(cats), 1)
+    opt = torch.optim.Adam(list(model.v_proj.parameters()) + list(head.parameters()), 1e-2)
+    for epoch in range(1, epochs + 1):
+        g = torch.Generator().manual_seed(seed * 1000 + 500 + epoch)
+        perm = torch.randperm(len(items), generator=g)
+        tot, k = 0.0, 0
+        for i in range(0, len(perm) - bs + 1, bs):
+            idx = perm[i:i + bs]
+            view = torch.randint(0, maps.shape[1], (len(idx),), generator=g)
+            logits = head(model.v_proj(maps[idx, view].float())).flatten(2).max(2).values
+            loss = F.binary_cross_entropy_with_logits(logits, y[idx])
+            opt.zero_grad(), loss.backward(), opt.step()
+            tot, k = tot + float(loss), k + 1
+        log(f"tag stage epoch {epoch}/{epochs}: loss {tot / max(k, 1):.4f}", event="tag", epoch=epoch, loss=tot / max(k, 1))
 
 
 def recompose(pool, bgs, split: str, n: int, corpus_seed: int, rate: int) -> dict:
@@ -112,6 +139,10 @@ def main(argv=None) -> None:
     p.add_argument("--variant", default="scratch", choices=["scratch", "pretrained"],
                    help="variant.py: the ResNet trained from scratch (visual.pth from --init) or the pretrained "
                         "npm trunk (its weights come from the package; --init gives only audio.pth)")
+    p.add_argument("--tag-epochs", type=int, default=0,
+                   help="with a frozen pretrained trunk: first fit the visual projection to the training scenes' "
+                        "image-level tags (multi-hot categories present, never where: max over cells, as "
+                        "pretrain.py --max-objects does for the ResNet), this many epochs; then the scene stage")
     p.add_argument("--epochs", type=int, default=12)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr-visual", type=float, default=1e-4)
@@ -207,6 +238,14 @@ def main(argv=None) -> None:
             if vis_cache:
                 torch.save((tr_vf, va_vf), vis_cache + f".{os.getpid()}.tmp")
                 os.replace(vis_cache + f".{os.getpid()}.tmp", vis_cache)
+        if hasattr(model.v_encoder, "set_output_stats"):     # standardised by the training scenes' statistics
+            model.v_encoder.set_output_stats(tr_vf[:, 0])
+            tr_vf = model.v_encoder.standardise(tr_vf.float()).half()
+            va_vf = model.v_encoder.standardise(va_vf.float()).half()
+    if a.tag_epochs and tr_vf is not None and not (a.resume and os.path.exists(os.path.join(a.out, "last.pt"))):
+        tag_stage(model, tr_vf, tr["items"], a.tag_epochs, a.batch_size, a.seed, log)
+        for prm in model.v_proj.parameters():      # the scene stage then trains the audio projection only
+            prm.requires_grad = False
     va_gt = gt_maps(va["items"], va["images"].shape[2], va["images"].shape[1])
     log(f"data ready: train {tuple(tr['images'].shape)}, audio feats {tuple(tr_af.shape)}, "
         f"val {len(va_gt)} ({time.time() - t_start:.0f} s)")

@@ -90,9 +90,27 @@ class PretrainedTrunk(nn.Module):
         self.stride = top * pool
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1) * 255.0)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1) * 255.0)
+        # per-channel standardisation of the output, a frozen BatchNorm set from training images
+        # (set_output_stats): the trunk's raw activations run to tens, and AVIN's distance loss
+        # on unnormalised vectors then swamps its contrastive term
+        self.register_buffer("out_mean", torch.zeros(1, self.out_channels, 1, 1))
+        self.register_buffer("out_std", torch.ones(1, self.out_channels, 1, 1))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def raw(self, x: torch.Tensor) -> torch.Tensor:
+        """ImageNet-normalised NCHW -> the cut's maps, pooled and concatenated, not standardised."""
         maps = self.graph(x * self.std + self.mean)
         maps = [maps] if isinstance(maps, torch.Tensor) else maps
         y = torch.cat([F.avg_pool2d(m, k) if k > 1 else m for m, k in zip(maps, self.pools)], 1)
         return F.avg_pool2d(y, self.pool) if self.pool > 1 else y
+
+    def standardise(self, y: torch.Tensor) -> torch.Tensor:
+        return (y - self.out_mean.to(y.dtype)) / self.out_std.to(y.dtype)
+
+    def set_output_stats(self, raw_maps: torch.Tensor) -> None:
+        """Per-channel mean and std of raw maps [N, C, h, w] (e.g. the training scenes')."""
+        x = raw_maps.float().transpose(0, 1).reshape(self.out_channels, -1)
+        self.out_mean.copy_(x.mean(1).view(1, -1, 1, 1))
+        self.out_std.copy_(x.std(1).clamp_min(1e-3).view(1, -1, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.standardise(self.raw(x))

@@ -1,0 +1,103 @@
+"""The sounding score of an exported bundle, fitted and measured in onnxruntime-node.
+
+  python3 -m avloc_corpus.calibrate BUNDLE [--data CORPUS] [--write]
+
+Every val and test scene runs through the bundle's own graphs (scripts/ort_run.mjs) four times:
+with its own audio (something in view sounds) and with silence, noise, and the audio of a scene
+whose sounding category is not in view (nothing in view sounds). The heatmap's peak cosine is the
+score; a logistic fit on val (controls.fit_logistic, negatives weighted 1/3) turns it into
+P(something in view is sounding), and test gives its AUROC. `--write` puts the result in the
+card as `sounding` (docs/PROTOCOL.md), which the service then sends with every heatmap.
+Use the corpus the bundle was trained on, so val and test stay assets it never saw.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import packages
+from .controls import auroc, fit_logistic, negative_waves, offscreen_partner
+from .scene_cache import as_float_wave, load_split, window_starts
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def bundle_peaks(bundle: str, images: np.ndarray, waves: np.ndarray) -> np.ndarray:
+    tmp = tempfile.mkdtemp(prefix="avloc-cal-")
+    try:
+        images.astype(np.uint8).tofile(os.path.join(tmp, "image.u8"))
+        waves.astype("<f4").tofile(os.path.join(tmp, "waveform.f32"))
+        subprocess.run(["node", os.path.join(REPO, "models", "scripts", "ort_run.mjs"), os.path.abspath(bundle), tmp],
+                       check=True, cwd=REPO, stdout=subprocess.DEVNULL)
+        heat = np.fromfile(os.path.join(tmp, "heatmap.f32"), dtype="<f4").reshape(len(images), -1)
+        return heat.max(1)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def split_scores(bundle: str, card: dict, folder: str, seed: int) -> dict:
+    rate, T = card["audio"]["sampleRate"], round(card["audio"]["windowSeconds"] * card["audio"]["sampleRate"])
+    S = card["visual"]["height"]
+    d = load_split(folder, rate)
+    x = F.interpolate(d["images"].permute(0, 3, 1, 2).float(), (S, S), mode="bilinear", align_corners=False,
+                      antialias=True)
+    imgs = x.round().clamp(0, 255).byte().permute(0, 2, 3, 1).numpy()
+    s0 = window_starts(d["waves"].shape[1], T, 1)[0]
+    w = as_float_wave(d["waves"])
+    if w.shape[1] < T:                                   # short clips: zero-padded on the left
+        w = F.pad(w, (T - w.shape[1], 0))
+    w = w[:, s0:s0 + T]
+    out = {"sounding": bundle_peaks(bundle, imgs, w.numpy())}
+    for kind, nw in negative_waves(w, offscreen_partner(d["items"], seed), seed).items():
+        out[kind] = bundle_peaks(bundle, imgs, nw.numpy())
+    return out
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("bundle")
+    p.add_argument("--data", default=packages.corpus_dir())
+    p.add_argument("--write", action="store_true", help="write the calibration into the bundle's model.json")
+    a = p.parse_args(argv)
+    card_path = os.path.join(a.bundle, "model.json")
+    with open(card_path) as f:
+        card = json.load(f)
+    val = split_scores(a.bundle, card, os.path.join(a.data, "val"), 1)
+    test = split_scores(a.bundle, card, os.path.join(a.data, "test"), 2)
+    x = np.concatenate(list(val.values()))
+    y = np.concatenate([np.full(len(v), k == "sounding", float) for k, v in val.items()])
+    reps = np.where(y == 1, 3, 1)
+    a_, b_ = fit_logistic(np.repeat(x, reps), np.repeat(y, reps))
+
+    def report(sc):
+        pos = sc["sounding"]
+        neg = np.concatenate([v for k, v in sc.items() if k != "sounding"])
+        prob = {k: 1 / (1 + np.exp(-(a_ * v + b_))) for k, v in sc.items()}
+        return {"auroc": auroc(pos, neg), **{f"auroc vs {k}": auroc(pos, v) for k, v in sc.items() if k != "sounding"},
+                "accuracy at 0.5": {k: float(((v >= 0.5) == (k == "sounding")).mean()) for k, v in prob.items()},
+                "mean peak": {k: float(v.mean()) for k, v in sc.items()}}
+
+    cal = {"score": "peak", "logistic": {"a": a_, "b": b_},
+           "fitted": f"val split of {os.path.basename(os.path.normpath(a.data))} in onnxruntime-node: each scene with its own "
+                     "audio against the same picture with silence, noise (-60..-20 dBFS RMS) and a sound whose "
+                     "source is not in view; negatives weighted 1/3 (avloc_corpus.calibrate)",
+           "val": report(val), "test": report(test)}
+    print(json.dumps(cal, indent=1))
+    if a.write:
+        card["sounding"] = cal
+        with open(card_path, "w") as f:
+            json.dump(card, f, indent=2)
+            f.write("\n")
+        print(f"wrote sounding into {card_path}")
+
+
+if __name__ == "__main__":
+    main()
