@@ -2,11 +2,13 @@
 
   python3 -m avloc_corpus.calibrate BUNDLE [--data CORPUS] [--write]
 
-Every val and test scene runs through the bundle's own graphs (scripts/ort_run.mjs) four times:
+Every val and test scene (its audio at a random gain of -24..0 dB) runs through the bundle's own
+graphs (scripts/ort_run.mjs) four times:
 with its own audio (something in view sounds) and with silence, noise, and the audio of a scene
 whose sounding category is not in view (nothing in view sounds). The heatmap's peak cosine is the
-score; a logistic fit on val (controls.fit_logistic, negatives weighted 1/3) turns it into
-P(something in view is sounding), and test gives its AUROC. `--write` puts the result in the
+score, with the audio window's level (dBFS RMS, as the service measures it); a logistic fit on val
+(controls.fit_logistic, negatives weighted 1/3) turns them into P(something in view is sounding),
+and test gives its AUROC. `--write` puts the result in the
 card as `sounding` (docs/PROTOCOL.md), which the service then sends with every heatmap.
 Use the corpus the bundle was trained on, so val and test stay assets it never saw.
 """
@@ -24,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from . import packages
-from .controls import auroc, fit_logistic, negative_waves, offscreen_partner
+from .controls import auroc, fit_logistic, level_db, negative_waves, offscreen_partner
 from .scene_cache import as_float_wave, load_split, window_starts
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -55,9 +57,13 @@ def split_scores(bundle: str, card: dict, folder: str, seed: int) -> dict:
     if w.shape[1] < T:                                   # short clips: zero-padded on the left
         w = F.pad(w, (T - w.shape[1], 0))
     w = w[:, s0:s0 + T]
-    out = {"sounding": bundle_peaks(bundle, imgs, w.numpy())}
+    # the corpus' sounds are levelled loud; a microphone is not: every window gets a gain of
+    # -24..0 dB, so the fit cannot learn "loud means sounding"
+    g = torch.Generator().manual_seed(seed + 100)
+    w = w * 10 ** (torch.empty(len(w), 1).uniform_(-24, 0, generator=g) / 20)
+    out = {"sounding": np.stack([bundle_peaks(bundle, imgs, w.numpy()), level_db(w)], 1)}
     for kind, nw in negative_waves(w, offscreen_partner(d["items"], seed), seed).items():
-        out[kind] = bundle_peaks(bundle, imgs, nw.numpy())
+        out[kind] = np.stack([bundle_peaks(bundle, imgs, nw.numpy()), level_db(nw)], 1)
     return out
 
 
@@ -75,19 +81,24 @@ def main(argv=None) -> None:
     x = np.concatenate(list(val.values()))
     y = np.concatenate([np.full(len(v), k == "sounding", float) for k, v in val.items()])
     reps = np.where(y == 1, 3, 1)
-    a_, b_ = fit_logistic(np.repeat(x, reps), np.repeat(y, reps))
+    (a_, level), b_ = fit_logistic(np.repeat(x, reps, 0), np.repeat(y, reps))
+    peak_only = fit_logistic(np.repeat(x[:, 0], reps), np.repeat(y, reps))
 
     def report(sc):
-        pos = sc["sounding"]
-        neg = np.concatenate([v for k, v in sc.items() if k != "sounding"])
-        prob = {k: 1 / (1 + np.exp(-(a_ * v + b_))) for k, v in sc.items()}
-        return {"auroc": auroc(pos, neg), **{f"auroc vs {k}": auroc(pos, v) for k, v in sc.items() if k != "sounding"},
+        prob = {k: 1 / (1 + np.exp(-(a_ * v[:, 0] + level * v[:, 1] + b_))) for k, v in sc.items()}
+        pos = prob["sounding"]
+        neg = np.concatenate([v for k, v in prob.items() if k != "sounding"])
+        return {"auroc": auroc(pos, neg), **{f"auroc vs {k}": auroc(pos, v) for k, v in prob.items() if k != "sounding"},
+                "auroc, peak cosine alone": auroc(sc["sounding"][:, 0], np.concatenate(
+                    [v[:, 0] for k, v in sc.items() if k != "sounding"])),
                 "accuracy at 0.5": {k: float(((v >= 0.5) == (k == "sounding")).mean()) for k, v in prob.items()},
-                "mean peak": {k: float(v.mean()) for k, v in sc.items()}}
+                "mean peak": {k: float(v[:, 0].mean()) for k, v in sc.items()},
+                "mean level dBFS": {k: float(v[:, 1].mean()) for k, v in sc.items()}}
 
-    cal = {"score": "peak", "logistic": {"a": a_, "b": b_},
+    cal = {"score": "peak", "logistic": {"a": a_, "level": level, "b": b_},
+           "peak_only_fit": {"a": peak_only[0][0], "b": peak_only[1]},
            "fitted": f"val split of {os.path.basename(os.path.normpath(a.data))} in onnxruntime-node: each scene with its own "
-                     "audio against the same picture with silence, noise (-60..-20 dBFS RMS) and a sound whose "
+                     "audio (at a random gain of -24..0 dB) against the same picture with silence, noise (-60..-20 dBFS RMS) and a sound whose "
                      "source is not in view; negatives weighted 1/3 (avloc_corpus.calibrate)",
            "val": report(val), "test": report(test)}
     print(json.dumps(cal, indent=1))

@@ -87,22 +87,30 @@ def auroc(pos: np.ndarray, neg: np.ndarray) -> float:
     return float((ranks[:len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
 
 
+def level_db(waves: torch.Tensor) -> np.ndarray:
+    """RMS level of each window in dBFS, floored at -100 (what the service computes, heatmap.ts levelDb)."""
+    w = waves.float()
+    return (20 * torch.log10(w.square().mean(1).sqrt() + 1e-12)).clamp(min=-100).numpy()
+
+
 def fit_logistic(x: np.ndarray, y: np.ndarray, steps: int = 2000) -> tuple:
-    """P(y=1 | x) = sigmoid(a * x + b), maximum likelihood by gradient descent (one feature)."""
-    xt, yt = torch.tensor(x, dtype=torch.float64), torch.tensor(y, dtype=torch.float64)
-    mu, sd = float(xt.mean()), float(xt.std()) or 1.0
-    p = torch.zeros(2, dtype=torch.float64, requires_grad=True)
+    """P(y=1 | x) = sigmoid(x @ w + b) for x [N] or [N, k], maximum likelihood (L-BFGS on
+    standardised features). Returns (w as a list, b)."""
+    xt = torch.tensor(x, dtype=torch.float64).reshape(len(x), -1)
+    yt = torch.tensor(y, dtype=torch.float64)
+    mu, sd = xt.mean(0), xt.std(0).clamp_min(1e-9)
+    p = torch.zeros(xt.shape[1] + 1, dtype=torch.float64, requires_grad=True)
     opt = torch.optim.LBFGS([p], max_iter=steps)
 
     def closure():
         opt.zero_grad()
-        loss = F.binary_cross_entropy_with_logits(p[0] * (xt - mu) / sd + p[1], yt)
+        loss = F.binary_cross_entropy_with_logits(((xt - mu) / sd) @ p[:-1] + p[-1], yt)
         loss.backward()
         return loss
 
     opt.step(closure)
-    a = float(p[0]) / sd
-    return a, float(p[1]) - a * mu
+    w = p[:-1].detach() / sd
+    return w.tolist(), float(p[-1].detach() - (w * mu).sum())
 
 
 def sounding_scores(model: AVIN, images: torch.Tensor, waves: torch.Tensor, items: List[Dict], seed: int = 0):
@@ -173,7 +181,7 @@ def main(argv=None) -> None:
     y = np.concatenate([np.full(len(v), k == "sounding", float) for k, v in sv.items()])
     # negatives outnumber positives 3:1; weight them so the fit's 0.5 means "as likely as not"
     reps = np.where(y == 1, 3, 1)
-    a_, b_ = fit_logistic(np.repeat(x, reps), np.repeat(y, reps))
+    (a_,), b_ = fit_logistic(np.repeat(x, reps), np.repeat(y, reps))
     te = load_split(os.path.join(a.data, "test"), rate)
     items = te["items"]
     gt = gt_maps(items, te["images"].shape[2], te["images"].shape[1])

@@ -1,6 +1,6 @@
 import { AvlocError } from '../errors.ts';
 import { nowMs, type FrameJob, type FrameResult } from '../pipeline/types.ts';
-import { computeHeatmap, findPeak, soundingScore } from './heatmap.ts';
+import { computeHeatmap, findPeak, levelDb, soundingScore } from './heatmap.ts';
 import type { Localizer } from './localizer.ts';
 
 /**
@@ -27,7 +27,8 @@ export interface BatchRunnerOptions {
 export class BatchRunner {
   private readonly clock: () => number;
   private readonly maxStreams: number;
-  private readonly embeddings = new Map<string, Float32Array>();
+  /** Per stream: its latest audio embedding and the level (dBFS RMS) of the window it came from. */
+  private readonly embeddings = new Map<string, Heard>();
   /** Streams in batches now running (count of batches), and those forgotten meanwhile. */
   private readonly active = new Map<string, number>();
   private readonly endedWhileActive = new Set<string>();
@@ -72,8 +73,8 @@ export class BatchRunner {
       const inferenceMs = this.clock() - t0;
       if (this.closed) throw new AvlocError('CLOSED', 'batch runner closed while this batch was running');
 
-      const own = new Map<number, Float32Array>();
-      needAudio.forEach((jobIndex, k) => own.set(jobIndex, audio[k]!));
+      const own = new Map<number, Heard>();
+      needAudio.forEach((jobIndex, k) => own.set(jobIndex, { emb: audio[k]!, levelDb: levelDb(jobs[jobIndex]!.window.audio) }));
       // Store refreshed embeddings in batch order, so the newest job of a stream wins.
       for (const [i, emb] of own) this.store(ids[i]!, emb);
 
@@ -83,13 +84,13 @@ export class BatchRunner {
       // earlier in this batch, else the one held at dispatch — never one made from a later job's
       // audio (offline analysis puts many frames of one stream in a batch; its results must not
       // depend on where batches happen to split).
-      const current = new Map<string, Float32Array | undefined>();
+      const current = new Map<string, Heard | undefined>();
       return jobs.map((job, i): FrameResult => {
         const id = ids[i]!;
-        const emb = own.get(i) ?? (current.has(id) ? current.get(id) : held[i]);
-        current.set(id, emb);
-        if (!emb) throw new AvlocError('INTERNAL', `no audio embedding for stream ${id}`);
-        const heatmap = computeHeatmap(features[i]!, emb, channels, gridH, gridW);
+        const heard = own.get(i) ?? (current.has(id) ? current.get(id) : held[i]);
+        current.set(id, heard);
+        if (!heard) throw new AvlocError('INTERNAL', `no audio embedding for stream ${id}`);
+        const heatmap = computeHeatmap(features[i]!, heard.emb, channels, gridH, gridW);
         const peak = findPeak(heatmap, gridH, gridW);
         const frame = job.window.frame;
         return {
@@ -100,7 +101,7 @@ export class BatchRunner {
           gridW,
           heatmap,
           peak,
-          sounding: soundingScore(peak, this.localizer.card.sounding),
+          sounding: soundingScore(peak, heard.levelDb, this.localizer.card.sounding),
           timings: {
             decodeMs: frame.captureAtMs > 0 ? Math.max(0, frame.decodedAtMs - frame.captureAtMs) : 0,
             waitMs: Math.max(0, dispatchedAtMs - job.enqueuedAtMs),
@@ -135,15 +136,21 @@ export class BatchRunner {
     this.embeddings.clear();
   }
 
-  private store(id: string, emb: Float32Array): void {
+  private store(id: string, heard: Heard): void {
     if (this.closed || this.endedWhileActive.has(id)) return;
     // A copy, so a kept embedding does not pin the whole batch's output buffer.
     this.embeddings.delete(id);
-    this.embeddings.set(id, emb.slice());
+    this.embeddings.set(id, { emb: heard.emb.slice(), levelDb: heard.levelDb });
     while (this.embeddings.size > this.maxStreams) {
       const oldest = this.embeddings.keys().next().value as string;
       this.embeddings.delete(oldest);
       this.evicted++;
     }
   }
+}
+
+/** What a stream's audio gave: its embedding, and how loud the window was. */
+interface Heard {
+  readonly emb: Float32Array;
+  readonly levelDb: number;
 }

@@ -54,11 +54,20 @@ export function findPeak(heatmap: Float32Array, gridH: number, gridW: number): P
 }
 
 /**
- * P(something in view is sounding) from the frame's peak cosine, by the card's logistic fit; null
- * when the bundle has no calibration or the peak is not a number (a broken model).
+ * P(something in view is sounding) from the frame's peak cosine and its audio window's level, by
+ * the card's logistic fit (z = a·peak + level·dBFS + b); null when the bundle has no calibration
+ * or the peak is not a number (a broken model).
  */
-export function soundingScore(peak: Peak, cal: SoundingCard | undefined): number | null {
+export function soundingScore(peak: Peak, windowDb: number, cal: SoundingCard | undefined): number | null {
   if (!cal || !Number.isFinite(peak.value)) return null;
-  const z = cal.logistic.a * peak.value + cal.logistic.b;
+  const z = cal.logistic.a * peak.value + (cal.logistic.level ?? 0) * windowDb + cal.logistic.b;
   return 1 / (1 + Math.exp(-z));
+}
+
+/** RMS level of an audio window in dBFS, floored at -100 (digital silence). */
+export function levelDb(samples: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < samples.length; i++) sum += samples[i]! * samples[i]!;
+  const rms = samples.length > 0 ? Math.sqrt(sum / samples.length) : 0;
+  return Math.max(-100, 20 * Math.log10(rms + 1e-12));
 }

@@ -36,14 +36,15 @@ export const audioCardSchema = z
   .passthrough();
 
 /**
- * Optional: how to turn a frame's peak cosine into P(something in view is sounding) — a logistic
+ * Optional: how to turn a frame's peak cosine and audio level into P(something in view is sounding) — a logistic
  * fit made by the toolkit on its validation split (silence, noise and off-screen sounds against
  * scenes with their own sound). A bundle without it gets `sounding: null` in every heatmap.
  */
 export const soundingCardSchema = z
   .object({
     score: z.literal('peak'),
-    logistic: z.object({ a: z.number().finite(), b: z.number().finite() }),
+    // z = a·(peak cosine) + level·(window RMS in dBFS, floored at -100) + b
+    logistic: z.object({ a: z.number().finite(), b: z.number().finite(), level: z.number().finite().optional() }),
   })
   .passthrough();
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { computeHeatmap, findPeak, soundingScore } from '../../src/inference/heatmap.ts';
+import { computeHeatmap, findPeak, levelDb, soundingScore } from '../../src/inference/heatmap.ts';
 
 test('heatmap is the per-cell dot product of features [C,h,w] with the embedding [C]', () => {
   // C = 2, grid 2×3. Channel 0 plane, then channel 1 plane.
@@ -35,12 +35,21 @@ test('peak: the first maximum wins on ties and NaN cells never win', () => {
   assert.ok(Number.isNaN(findPeak(Float32Array.from([Number.NaN]), 1, 1).value));
 });
 
-test('soundingScore: the card\'s logistic of the peak cosine; null without calibration or with a NaN peak', () => {
+test('soundingScore: the card\'s logistic of peak cosine and window level; null without calibration or with a NaN peak', () => {
   const peak = { x: 0, y: 0, u: 0.5, v: 0.5, value: 0.4 };
   const cal = { score: 'peak' as const, logistic: { a: 10, b: -4 } };
-  assert.equal(soundingScore(peak, cal), 0.5, 'a·0.4 + b = 0 → 0.5');
-  assert.ok(soundingScore({ ...peak, value: 0.9 }, cal)! > 0.99);
-  assert.ok(soundingScore({ ...peak, value: 0.0 }, cal)! < 0.02);
-  assert.equal(soundingScore(peak, undefined), null);
-  assert.equal(soundingScore({ ...peak, value: Number.NaN }, cal), null);
+  assert.equal(soundingScore(peak, -20, cal), 0.5, 'a·0.4 + b = 0 → 0.5; no level term');
+  assert.ok(soundingScore({ ...peak, value: 0.9 }, -20, cal)! > 0.99);
+  assert.ok(soundingScore({ ...peak, value: 0.0 }, -20, cal)! < 0.02);
+  const withLevel = { score: 'peak' as const, logistic: { a: 10, b: 4, level: 0.2 } };
+  assert.equal(soundingScore(peak, -40, withLevel), 0.5, '4 + 4 - 8 = 0');
+  assert.ok(soundingScore(peak, -100, withLevel)! < 1e-4, 'digital silence is never "sounding"');
+  assert.equal(soundingScore(peak, -20, undefined), null);
+  assert.equal(soundingScore({ ...peak, value: Number.NaN }, -20, cal), null);
+});
+
+test('levelDb: RMS in dBFS, silence floored at -100', () => {
+  assert.equal(levelDb(new Float32Array(100)), -100);
+  assert.ok(Math.abs(levelDb(new Float32Array(100).fill(0.1)) - -20) < 1e-5);
+  assert.ok(Math.abs(levelDb(new Float32Array(100).fill(-1)) - 0) < 1e-9);
 });
