@@ -38,7 +38,7 @@ def load_photo(name: str, size: int) -> tuple:
     path = packages.path(DATA + name)
     im = Image.open(path).convert("RGB")
     W, H = im.size
-    return np.asarray(im.resize((size, size), Image.BILINEAR)), (W, H)
+    return np.array(im.resize((size, size), Image.BILINEAR)), (W, H)
 
 
 def main(argv=None) -> None:
