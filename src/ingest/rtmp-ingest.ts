@@ -48,6 +48,8 @@ interface NmsSession {
   readonly streamPath: string;
   readonly isPublisher: boolean;
   readonly socket?: net.Socket;
+  /** The session's RTMP parser: every media message it decodes goes to onPacketCallback. */
+  readonly rtmp?: { onPacketCallback: (packet: unknown) => void };
   /** Writes one message to this session's socket (NMS ignores backpressure here). */
   sendBuffer(buffer: Buffer): void;
   close(): void;
@@ -232,6 +234,7 @@ export class RtmpIngest implements Ingest {
     // We report `ended` as soon as the publisher leaves, so NMS's 30 s "resume" window would only
     // hold the path hostage: a camera that reconnects is a new stream for us.
     if (broadcast) broadcast.publishGraceMs = 0;
+    this.onlyFromThePublisher(s);
     if (s.streamApp !== this.opts.app) {
       this.refuse(s, `publish to app "${s.streamApp}" rejected (only "${this.opts.app}" is accepted)`);
     } else if (!ID_PATTERN.test(s.streamName)) {
@@ -244,9 +247,10 @@ export class RtmpIngest implements Ingest {
     const id = s.streamName;
     const broadcast = this.ctx?.broadcasts.get(s.streamPath);
     if (this.publishers.has(id) || (broadcast?.publisher && broadcast.publisher !== s)) {
-      // NMS itself ends this connection right after this event ("already has a publisher").
-      this.refused.add(s);
-      this.log.warn('second publisher for a live stream rejected', { id, remote: s.ip });
+      // NMS only half-closes this connection ("already has a publisher") and keeps parsing what it
+      // sends into the live broadcast; its media is already gated (onlyFromThePublisher), and the
+      // connection goes now.
+      this.refuse(s, `second publisher for live stream "${id}" rejected`);
       return;
     }
     // Read back over loopback unless we listen on one specific address only.
@@ -271,6 +275,21 @@ export class RtmpIngest implements Ingest {
     this.log.info('RTMP publisher started', { id, remote: s.ip });
     this.events.next({ type: 'started', source: publisher.source });
   };
+
+  /**
+   * NMS hands every media message a publishing session parses to its path's broadcast, whether or
+   * not that session is the path's publisher. Gate them: only the broadcast's own publisher's
+   * messages pass, so a refused or duplicate publisher cannot put one frame into a live stream,
+   * not even from the bytes that arrived together with its publish command.
+   */
+  private onlyFromThePublisher(s: NmsSession): void {
+    const parser = s.rtmp;
+    if (!parser) return;
+    const forward = parser.onPacketCallback;
+    parser.onPacketCallback = (packet: unknown): void => {
+      if (!this.refused.has(s) && this.ctx?.broadcasts.get(s.streamPath)?.publisher === s) forward(packet);
+    };
+  }
 
   private readonly onPrePlay = (s: NmsSession): void => {
     if (s.streamApp !== this.opts.app) this.refuse(s, `play from app "${s.streamApp}" rejected (only "${this.opts.app}" is served)`);

@@ -234,3 +234,48 @@ test('a player that stops reading is cut off past the relay limit (counted); the
     await ingest.close();
   }
 });
+
+test('regression: a second publisher of a live id cannot put a frame into it, and is disconnected', { timeout: 40_000 }, async () => {
+  const ingest = new RtmpIngest({ port: 0, host: '127.0.0.1', logger: log });
+  await ingest.start();
+  try {
+    const startedP = nextEvent(ingest, 'started');
+    const owner = publish(`rtmp://127.0.0.1:${ingest.port}/live/cam5`);
+    await startedP;
+    // A player that prints every frame's size (showinfo), as the decoder would read the stream.
+    const player = spawn(ffmpeg, ['-hide_banner', '-rtmp_live', 'live', '-i', `rtmp://127.0.0.1:${ingest.port}/live/cam5`,
+      '-an', '-vf', 'showinfo', '-f', 'null', '-'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    children.add(player);
+    const sizes: string[] = [];
+    let tail = '';
+    player.stderr!.on('data', (d: Buffer) => {
+      const lines = (tail + d.toString()).split('\n');
+      tail = lines.pop() ?? '';
+      for (const l of lines) {
+        const m = / s:(\d+x\d+) /.exec(l);
+        if (m && l.includes('n:')) sizes.push(m[1]!);
+      }
+    });
+    for (let i = 0; i < 100 && sizes.length < 10; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(sizes.length >= 10, 'the player reads the owner\'s frames');
+    // The intruder: another picture size, so any of its frames would show.
+    const intruder = spawn(ffmpeg, ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'smptebars=size=640x480:rate=15',
+      '-t', '3', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-f', 'flv',
+      `rtmp://127.0.0.1:${ingest.port}/live/cam5`], { stdio: 'ignore' });
+    children.add(intruder);
+    const t0 = Date.now();
+    const code = await exited(intruder);
+    assert.notEqual(code, 0, 'the intruder is refused');
+    assert.ok(Date.now() - t0 < 2500, `and disconnected at once, not after its 3 s of media (${Date.now() - t0} ms)`);
+    const before = sizes.length;
+    for (let i = 0; i < 50 && sizes.length < before + 25; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(sizes.length >= before + 25, 'the owner\'s frames keep coming after the intrusion');
+    assert.deepEqual([...new Set(sizes)], ['320x240'], 'not one frame of the intruder reached the stream');
+    assert.equal(owner.exitCode, null, 'the owner is still publishing');
+    assert.deepEqual(ingest.sources().map((s) => s.id), ['cam5']);
+    player.kill('SIGKILL');
+    owner.kill('SIGKILL');
+  } finally {
+    await ingest.close();
+  }
+});
