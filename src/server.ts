@@ -207,7 +207,7 @@ export async function startServer(config: Config, log: Logger): Promise<AvlocSer
     log.warn('web viewer not built; run `npm run build` (npm start does it)', { dir: viewerDir });
   }
   const router = new Router({ log: log.child('http'), staticDir: viewerDir });
-  const whip = new WhipIngest({ log: log.child('whip') });
+  const whip = new WhipIngest({ log: log.child('whip'), isLive: (id) => sessions.has(id) });
   router.route('POST', '/whip/:id', whip.handlePost);
   router.route('OPTIONS', '/whip/:id', whip.handleOptions);
   router.route('OPTIONS', '/whip/:id/:resource', whip.handleOptions);

@@ -26,6 +26,8 @@ export interface WhipIngestOptions {
   readonly maxOfferBytes?: number;
   /** Publishers accepted at once (including those negotiating); more get 503. Default 16. */
   readonly maxSessions?: number;
+  /** True when a stream id is live through another door (RTMP): its POST gets 409 too. */
+  readonly isLive?: (id: string) => boolean;
   readonly log?: Logger;
 }
 
@@ -70,7 +72,7 @@ export class WhipIngest implements Ingest {
         req.resume();
         return sendText(res, 415, 'WHIP offers must be sent as Content-Type: application/sdp', { 'Accept-Post': 'application/sdp' });
       }
-      if (this.sessions.has(id)) {
+      if (this.sessions.has(id) || this.options.isLive?.(id)) {
         req.resume();
         return sendText(res, 409, `stream "${id}" is already being published`);
       }

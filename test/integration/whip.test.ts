@@ -184,6 +184,20 @@ describe('WHIP ingest', () => {
     assert.equal(full.session('cam9'), undefined);
   });
 
+  test('regression: an id already live through another door (RTMP) gets 409, and nothing is held for it', async (t) => {
+    const busy = new WhipIngest({ isLive: (id) => id === 'cam7', log: createLogger('whip-test', 'silent') });
+    const busyServer = await serve(busy);
+    t.after(async () => {
+      await busy.close();
+      await new Promise((resolve) => busyServer.close(resolve));
+    });
+    const url = `http://127.0.0.1:${(busyServer.address() as AddressInfo).port}/whip/cam7`;
+    const res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: 'v=0' });
+    assert.equal(res.status, 409);
+    assert.match(await res.text(), /already being published/);
+    assert.equal(busy.session('cam7'), undefined);
+  });
+
   test('DELETE of an unknown resource is 404, PATCH is 405, OPTIONS allows CORS', async () => {
     assert.equal((await fetch(`${base}/whip/nope/123`, { method: 'DELETE' })).status, 404);
     const patch = await fetch(`${base}/whip/nope/123`, { method: 'PATCH', headers: { 'Content-Type': 'application/trickle-ice-sdpfrag' }, body: 'a=x' });
