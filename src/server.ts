@@ -139,6 +139,11 @@ export async function startServer(config: Config, log: Logger): Promise<AvlocSer
       void source.close();
       return;
     }
+    if (atCapacity()) {   // the doors ask first; this catches WHIP offers that were negotiating meanwhile
+      log.warn('at the live-stream cap; refusing the new publisher', { stream: source.id, maxStreams: config.limits.maxStreams });
+      void source.close();
+      return;
+    }
     const decoder = new Decoder({
       source,
       width: card.visual.width,
@@ -207,7 +212,9 @@ export async function startServer(config: Config, log: Logger): Promise<AvlocSer
     log.warn('web viewer not built; run `npm run build` (npm start does it)', { dir: viewerDir });
   }
   const router = new Router({ log: log.child('http'), staticDir: viewerDir });
-  const whip = new WhipIngest({ log: log.child('whip'), isLive: (id) => sessions.has(id) });
+  // One cap for every door: each live stream costs a decoder process.
+  const atCapacity = (): boolean => sessions.size >= config.limits.maxStreams;
+  const whip = new WhipIngest({ log: log.child('whip'), isLive: (id) => sessions.has(id), atCapacity });
   router.route('POST', '/whip/:id', whip.handlePost);
   router.route('OPTIONS', '/whip/:id', whip.handleOptions);
   router.route('OPTIONS', '/whip/:id/:resource', whip.handleOptions);
@@ -232,7 +239,13 @@ export async function startServer(config: Config, log: Logger): Promise<AvlocSer
   const ingests: Ingest[] = [whip];
   let rtmp: RtmpIngest | null = null;
   if (config.rtmp.enabled) {
-    rtmp = new RtmpIngest({ port: config.rtmp.port, host: config.rtmp.host, logger: log.child('rtmp') });
+    rtmp = new RtmpIngest({
+      port: config.rtmp.port,
+      host: config.rtmp.host,
+      logger: log.child('rtmp'),
+      admit: (id) =>
+        sessions.has(id) ? 'already live over WHIP' : atCapacity() ? `the service is at its cap of ${config.limits.maxStreams} live streams (limits.maxStreams)` : null,
+    });
     ingests.push(rtmp);
   }
   const relayOverflows = metrics.registry.counter(

@@ -71,6 +71,16 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    limits: z
+      .object({
+        /**
+         * Live streams at once, RTMP and WHIP together: each costs a decoder process. Past it a
+         * publisher is refused before a decoder starts (RTMP: disconnected; WHIP: 503).
+         */
+        maxStreams: z.number().int().min(1).max(1024).default(16),
+      })
+      .strict()
+      .default({}),
     viewer: z
       .object({
         /** Folder with the built web viewer, served at `/`. */

@@ -36,6 +36,11 @@ export interface RtmpIngestOptions {
   readonly idleTimeoutMs?: number;
   /** Bytes a player (our decoder's ffmpeg) may have queued in this process before it is cut off (default 4 MiB). */
   readonly relayLimitBytes?: number;
+  /**
+   * Asked before a publisher of `id` is accepted; a reason refuses it (disconnected, nothing
+   * allocated for it). The service uses it for its stream cap and for ids live over WHIP.
+   */
+  readonly admit?: (id: string) => string | null;
   readonly logger?: Logger;
 }
 
@@ -89,7 +94,7 @@ let activeIngest: RtmpIngest | null = null;
 export class RtmpIngest implements Ingest {
   readonly events$: Observable<SourceEvent>;
   private readonly events = new Subject<SourceEvent>();
-  private readonly opts: Required<Omit<RtmpIngestOptions, 'logger'>>;
+  private readonly opts: Required<Omit<RtmpIngestOptions, 'logger' | 'admit'>> & Pick<RtmpIngestOptions, 'admit'>;
   private readonly log: Logger;
   private readonly publishers = new Map<string, Publisher>();
   private server: net.Server | null = null;
@@ -109,7 +114,7 @@ export class RtmpIngest implements Ingest {
   relayOverflows = 0;
 
   constructor(options: RtmpIngestOptions = {}) {
-    this.opts = { port: options.port ?? 1935, host: options.host ?? '0.0.0.0', app: options.app ?? 'live', idleTimeoutMs: options.idleTimeoutMs ?? 30_000, relayLimitBytes: options.relayLimitBytes ?? 4 * 1024 * 1024 };
+    this.opts = { port: options.port ?? 1935, host: options.host ?? '0.0.0.0', app: options.app ?? 'live', idleTimeoutMs: options.idleTimeoutMs ?? 30_000, relayLimitBytes: options.relayLimitBytes ?? 4 * 1024 * 1024, admit: options.admit };
     this.log = options.logger ?? createLogger('rtmp');
     this.nmsLog = this.log.child('nms');
     this.events$ = this.events.asObservable();
@@ -251,6 +256,11 @@ export class RtmpIngest implements Ingest {
       // sends into the live broadcast; its media is already gated (onlyFromThePublisher), and the
       // connection goes now.
       this.refuse(s, `second publisher for live stream "${id}" rejected`);
+      return;
+    }
+    const refusal = this.opts.admit?.(id);
+    if (refusal) {
+      this.refuse(s, `publisher of "${id}" rejected: ${refusal}`);
       return;
     }
     // Read back over loopback unless we listen on one specific address only.

@@ -28,6 +28,8 @@ export interface WhipIngestOptions {
   readonly maxSessions?: number;
   /** True when a stream id is live through another door (RTMP): its POST gets 409 too. */
   readonly isLive?: (id: string) => boolean;
+  /** True when the service is at its live-stream cap (all doors together): a new POST gets 503. */
+  readonly atCapacity?: () => boolean;
   readonly log?: Logger;
 }
 
@@ -76,7 +78,7 @@ export class WhipIngest implements Ingest {
         req.resume();
         return sendText(res, 409, `stream "${id}" is already being published`);
       }
-      if (this.sessions.size >= (this.options.maxSessions ?? 16)) {
+      if (this.sessions.size >= (this.options.maxSessions ?? 16) || this.options.atCapacity?.()) {
         req.resume();
         return sendText(res, 503, 'too many WHIP publishers right now', { 'Retry-After': '10' });
       }
