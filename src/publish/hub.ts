@@ -16,6 +16,7 @@ import { nowMs } from '../pipeline/types.ts';
 import type { SourceKind } from '../ingest/source.ts';
 import type { Logger } from '../log.ts';
 import { createLogger } from '../log.ts';
+import { AvlocError } from '../errors.ts';
 import { ClientQueue } from './client-queue.ts';
 import type { QueueEntry } from './client-queue.ts';
 import type { AvlocMetrics } from './metrics.ts';
@@ -40,6 +41,12 @@ export interface HubSocket {
 }
 
 const OPEN = 1;
+/**
+ * Stream ids one connection may name (subscribed, or excluded from `*`). One message carries at
+ * most 256, but they add up; past this a subscribe or unsubscribe is refused with an error and
+ * changes nothing, so a client cannot grow the server's memory by naming ids.
+ */
+export const MAX_NAMED_STREAMS = 1024;
 
 export interface HubOptions {
   readonly metrics?: AvlocMetrics;
@@ -199,6 +206,8 @@ export class Hub {
       s.all = true;
       s.excluded.clear();
     } else {
+      const fresh = streams.filter((id) => !s.named.has(id)).length;
+      if (s.named.size + s.excluded.size + fresh > MAX_NAMED_STREAMS) throw tooManyNamed();
       for (const id of streams) {
         s.named.add(id);
         s.excluded.delete(id);
@@ -217,6 +226,9 @@ export class Hub {
       s.named.clear();
       s.excluded.clear();
       return;
+    }
+    if (s.all && s.named.size + s.excluded.size + streams.filter((id) => !s.excluded.has(id)).length > MAX_NAMED_STREAMS) {
+      throw tooManyNamed();
     }
     for (const id of streams) {
       s.named.delete(id);
@@ -453,4 +465,11 @@ export function toSource(r: FrameResult, c: StreamCounters): HeatmapSource {
     batchSize: r.batchSize,
     ...(f.jpeg ? { preview: f.jpeg } : {}),
   };
+}
+
+function tooManyNamed(): AvlocError {
+  return new AvlocError(
+    'PROTOCOL_INVALID',
+    `a connection may name at most ${MAX_NAMED_STREAMS} stream ids; subscribe to "*" instead, or unsubscribe some first`,
+  );
 }

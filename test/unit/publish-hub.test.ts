@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLogger } from '../../src/log.ts';
 import type { FrameResult } from '../../src/pipeline/types.ts';
-import { Hub } from '../../src/publish/hub.ts';
+import { Hub, MAX_NAMED_STREAMS } from '../../src/publish/hub.ts';
 import type { HubSocket } from '../../src/publish/hub.ts';
 import { decodeHeatmapBinary } from '../../src/publish/protocol.ts';
 
@@ -107,5 +107,19 @@ test('a client whose control queue overflows is disconnected, never silently mis
   for (let i = 0; i < 4; i++) hub.streamStarted(`s${i}`, 'rtmp', 0);
   assert.equal(s.closedWith, 1008);
   assert.equal(hub.clientStats().length, 0);
+  hub.close();
+});
+
+test('regression: a connection cannot name more than MAX_NAMED_STREAMS ids, by subscribing or by excluding', () => {
+  const hub = new Hub({ log, now: () => 10 });
+  const c = hub.addClient(new FakeSocket());
+  const ids = (from: number) => Array.from({ length: 256 }, (_, i) => `s${from + i}`);
+  for (let k = 0; k < MAX_NAMED_STREAMS / 256; k++) hub.subscribe(c, ids(k * 256), 'binary', false);
+  assert.throws(() => hub.subscribe(c, ids(MAX_NAMED_STREAMS), 'binary', false), /at most 1024 stream ids/);
+  hub.subscribe(c, ids(0), 'binary', false);   // ids already named cost nothing
+  hub.unsubscribe(c, '*');
+  hub.subscribe(c, '*', 'binary', false);
+  for (let k = 0; k < MAX_NAMED_STREAMS / 256; k++) hub.unsubscribe(c, ids(k * 256));
+  assert.throws(() => hub.unsubscribe(c, ids(MAX_NAMED_STREAMS)), /at most 1024 stream ids/);
   hub.close();
 });
