@@ -28,6 +28,13 @@ export interface WsServerOptions {
   readonly pingIntervalMs?: number;
   /** Most simultaneous connections (default 256); more are refused with HTTP 503. */
   readonly maxClients?: number;
+  /**
+   * Messages a connection may send per second on average (default 20), with bursts of `burst`
+   * (default 50). Past it the connection is closed with 1008 before the message is even parsed:
+   * parsing runs on the event loop that serves every stream, so one flooding client must not
+   * stall the others.
+   */
+  readonly messageRate?: { readonly perSecond: number; readonly burst: number };
   readonly serverVersion?: string;
   readonly model?: ModelInfo | null;
   readonly log?: Logger;
@@ -37,6 +44,9 @@ interface Conn {
   readonly ws: WebSocket;
   readonly client: HubClient;
   alive: boolean;
+  /** Token bucket of the message rate limit: tokens left and when they were counted. */
+  tokens: number;
+  countedAtMs: number;
 }
 
 export class AvlocWsServer {
@@ -45,6 +55,7 @@ export class AvlocWsServer {
   private readonly path: string;
   private readonly maxBytes: number;
   private readonly maxClients: number;
+  private readonly rate: { readonly perSecond: number; readonly burst: number };
   private readonly log: Logger;
   private readonly timer: ReturnType<typeof setInterval> | undefined;
   private closing: Promise<void> | undefined;
@@ -54,6 +65,7 @@ export class AvlocWsServer {
     this.path = opts.path ?? '/ws';
     this.maxBytes = opts.maxMessageBytes ?? 16 * 1024;
     this.maxClients = opts.maxClients ?? 256;
+    this.rate = opts.messageRate ?? { perSecond: 20, burst: 50 };
     this.log = opts.log ?? createLogger('ws');
     // noServer: we route upgrades ourselves so other paths (none today) stay free for others.
     this.wss = new WebSocketServer({ noServer: true, maxPayload: this.maxBytes, perMessageDeflate: false });
@@ -111,7 +123,7 @@ export class AvlocWsServer {
   private accept(ws: WebSocket, req: IncomingMessage): void {
     const hub = this.opts.hub;
     const client = hub.addClient(ws);
-    const conn: Conn = { ws, client, alive: true };
+    const conn: Conn = { ws, client, alive: true, tokens: this.rate.burst, countedAtMs: nowMs() };
     this.conns.add(conn);
     this.log.debug('client connected', { client: client.id, from: req.socket.remoteAddress });
     ws.on('pong', () => {
@@ -138,6 +150,7 @@ export class AvlocWsServer {
 
   private onMessage(conn: Conn, data: RawData, isBinary: boolean): void {
     const hub = this.opts.hub;
+    if (!this.allow(conn)) return;
     try {
       if (isBinary) throw new AvlocError('PROTOCOL_INVALID', 'binary messages are not accepted from clients');
       const text = (Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)).toString('utf8');
@@ -159,6 +172,22 @@ export class AvlocWsServer {
       this.log.debug('bad client message', { client: conn.client.id, code, message });
       hub.sendTo(conn.client, { type: 'error', code, message });
     }
+  }
+
+  /** Takes one token of the connection's bucket; without one, closes it (1008, once). */
+  private allow(conn: Conn): boolean {
+    const now = nowMs();
+    conn.tokens = Math.min(this.rate.burst, conn.tokens + ((now - conn.countedAtMs) * this.rate.perSecond) / 1000);
+    conn.countedAtMs = now;
+    if (conn.tokens >= 1) {
+      conn.tokens -= 1;
+      return true;
+    }
+    if (conn.ws.readyState === conn.ws.OPEN) {
+      this.log.warn('client over its message rate; closing', { client: conn.client.id, perSecond: this.rate.perSecond });
+      conn.ws.close(1008, `message rate limit: at most ${this.rate.perSecond}/s (bursts of ${this.rate.burst})`);
+    }
+    return false;
   }
 
   private keepalive(): void {

@@ -84,3 +84,23 @@ test('an upgrade on another path is refused with 404 instead of hanging', async 
     await rig.close();
   }
 });
+
+test('regression: a client flooding messages is closed with 1008 and the others are served on', { timeout: 10_000 }, async () => {
+  const rig = await startRig();
+  try {
+    const calm = new WebSocket(rig.url);
+    const flood = new WebSocket(rig.url);
+    await Promise.all([calm, flood].map((w) => new Promise((r) => w.once('open', r))));
+    const closed = new Promise<[number, string]>((r) => flood.once('close', (code, reason) => r([code, String(reason)])));
+    for (let i = 0; i < 2000; i++) flood.send('{"type":"ping"}');
+    const [code, reason] = await closed;
+    assert.equal(code, 1008);
+    assert.match(reason, /message rate limit/);
+    const pong = new Promise<string>((r) => calm.on('message', (d) => { if (String(d).includes('"pong"')) r(String(d)); }));
+    calm.send('{"type":"ping","id":7}');
+    assert.match(await pong, /"id":7/);
+    calm.close();
+  } finally {
+    await rig.close();
+  }
+});
