@@ -76,7 +76,7 @@ export class BatchRunner {
       const own = new Map<number, Heard>();
       needAudio.forEach((jobIndex, k) => own.set(jobIndex, { emb: audio[k]!, levelDb: levelDb(jobs[jobIndex]!.window.audio) }));
       // Store refreshed embeddings in batch order, so the newest job of a stream wins.
-      for (const [i, emb] of own) this.store(ids[i]!, emb);
+      for (const [i, heard] of own) this.store(ids[i]!, heard);
 
       const { channels, grid } = this.localizer.card.visual;
       const [gridH, gridW] = grid;
