@@ -54,7 +54,7 @@ interface NmsSession {
   readonly isPublisher: boolean;
   readonly socket?: net.Socket;
   /** The session's RTMP parser: every media message it decodes goes to onPacketCallback. */
-  readonly rtmp?: { onPacketCallback: (packet: unknown) => void };
+  readonly rtmp?: NmsParser;
   /** Writes one message to this session's socket (NMS ignores backpressure here). */
   sendBuffer(buffer: Buffer): void;
   close(): void;
@@ -66,7 +66,28 @@ interface NmsBroadcast {
   publishGraceMs: number;
 }
 
+/** The parts of NMS's RTMP chunk parser (protocol/rtmp.js) that bound what a peer can allocate. */
+interface NmsParser {
+  onPacketCallback: (packet: unknown) => void;
+  /** Reads a chunk header; registers its chunk stream in inPackets. */
+  packetParse: () => void;
+  /** Allocates the message buffer the header announced (up to 16 MiB, before any payload arrives). */
+  packetAlloc: () => void;
+  readonly inPackets: Map<number, unknown>;
+  readonly parserPacket: { readonly header: { readonly length: number } };
+}
+
+/**
+ * What a peer may make the parser allocate. A chunk header of a dozen bytes announces a message of
+ * up to 16 MiB, which NMS allocates at once, per chunk stream: a few KB of headers could reserve
+ * gigabytes. Until a connection is an accepted publisher its messages are commands (connect,
+ * publish, play: well under 64 KiB); a publisher's video messages are frames (a 4K keyframe is a
+ * few MB).
+ */
+export const RTMP_LIMITS = { chunkStreams: 64, messageBytesBeforePublish: 64 * 1024, messageBytes: 8 * 1024 * 1024 } as const;
+
 interface NmsContext {
+  sessions: Map<string, NmsSession>;
   broadcasts: Map<string, NmsBroadcast>;
   eventEmitter: import('node:events').EventEmitter;
 }
@@ -228,10 +249,36 @@ export class RtmpIngest implements Ingest {
     });
     try {
       this.nms.rtmpServer.handleRequest(socket);
+      this.boundParser(socket);
     } catch (err) {
       this.log.warn('RTMP connection setup failed', { error: describeError(err) });
       socket.destroy();
     }
+  }
+
+  /**
+   * Caps chunk streams and announced message sizes (RTMP_LIMITS) before NMS allocates for them.
+   * A violation throws inside NMS's parse, which the guarded 'data' listener turns into closing
+   * this connection (counted in badConnections); nothing else is affected.
+   */
+  private boundParser(socket: net.Socket): void {
+    let session: NmsSession | undefined;
+    for (const s of this.ctx?.sessions.values() ?? []) if (s.socket === socket) session = s;
+    const parser = session?.rtmp;
+    if (!session || !parser) return;
+    const parse = parser.packetParse.bind(parser);
+    const alloc = parser.packetAlloc.bind(parser);
+    parser.packetParse = (): void => {
+      parse();
+      if (parser.inPackets.size > RTMP_LIMITS.chunkStreams) throw new Error(`more than ${RTMP_LIMITS.chunkStreams} RTMP chunk streams`);
+    };
+    parser.packetAlloc = (): void => {
+      const announced = parser.parserPacket.header.length;
+      const publishing = [...this.publishers.values()].some((p) => p.session === session);
+      const limit = publishing ? RTMP_LIMITS.messageBytes : RTMP_LIMITS.messageBytesBeforePublish;
+      if (announced > limit) throw new Error(`RTMP message of ${announced} bytes announced (limit ${limit})`);
+      alloc();
+    };
   }
 
   private readonly onPrePublish = (s: NmsSession): void => {

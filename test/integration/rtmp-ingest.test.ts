@@ -82,8 +82,11 @@ test('garbage on the RTMP port does not hurt: the server keeps running and accep
     num.writeDoubleBE(1, 1);
     const amf = Buffer.concat([str('connect'), num, Buffer.from([0x03]), key('app'), str('live'), Buffer.from([0, 0, 9])]);
     const header = Buffer.from([0x03, 0, 0, 0, 0, 0, amf.length, 0x14, 0, 0, 0, 0]);
+    // (The noise past the handshake above may already count: its random chunk headers announce
+    // messages over the pre-publish limit, RTMP_LIMITS.)
+    const bad = ingest.badConnections;
     await sendGarbage(ingest.port, Buffer.concat([Buffer.from([3]), rnd(1536, 4), rnd(1536, 5), header, amf]));
-    assert.equal(ingest.badConnections, 1, 'the throwing connection was caught and closed');
+    assert.equal(ingest.badConnections, bad + 1, 'the throwing connection was caught and closed');
     // A client that connects and never speaks is closed by the server after the idle timeout.
     const silent = net.connect(ingest.port, '127.0.0.1');
     silent.on('error', () => undefined);
@@ -275,6 +278,58 @@ test('regression: a second publisher of a live id cannot put a frame into it, an
     assert.deepEqual(ingest.sources().map((s) => s.id), ['cam5']);
     player.kill('SIGKILL');
     owner.kill('SIGKILL');
+  } finally {
+    await ingest.close();
+  }
+});
+
+/** A raw RTMP peer: the plain handshake (C0 C1, then C2 after S0 S1 S2), then `payload`. Resolves when the server closes it, or after `ms`. */
+async function rawPeer(port: number, payload: Buffer, ms: number): Promise<{ closed: boolean; afterMs: number }> {
+  return new Promise((resolve) => {
+    const t0 = Date.now();
+    const s = net.connect(port, '127.0.0.1');
+    let got = 0;
+    let sent = false;
+    const timer = setTimeout(() => {
+      s.destroy();
+      resolve({ closed: false, afterMs: Date.now() - t0 });
+    }, ms);
+    s.on('connect', () => s.write(Buffer.concat([Buffer.from([3]), Buffer.alloc(1536)])));
+    s.on('data', (d) => {
+      got += d.length;
+      if (!sent && got >= 1 + 1536 * 2) {
+        sent = true;
+        s.write(Buffer.concat([Buffer.alloc(1536), payload]));
+      }
+    });
+    s.on('error', () => undefined);
+    s.on('close', () => {
+      clearTimeout(timer);
+      resolve({ closed: true, afterMs: Date.now() - t0 });
+    });
+  });
+}
+
+test('regression: chunk headers announcing 16 MB messages on fresh chunk streams are cut off before NMS allocates for them', { timeout: 40_000 }, async () => {
+  const ingest = new RtmpIngest({ port: 0, host: '127.0.0.1', logger: createLogger('test', 'error') });
+  await ingest.start();
+  try {
+    // 256 chunk streams (2-byte basic headers), each a type-0 header announcing a 16 MiB video message.
+    const headers = Buffer.concat(Array.from({ length: 256 }, (_, i) =>
+      Buffer.from([0x00, i, 0, 0, 0, 0xff, 0xff, 0xff, 0x09, 1, 0, 0, 0])));
+    const before = process.memoryUsage().arrayBuffers;
+    const results = await Promise.all([0, 1, 2].map(() => rawPeer(ingest.port, headers, 5000)));
+    const grown = process.memoryUsage().arrayBuffers - before;
+    for (const r of results) assert.ok(r.closed && r.afterMs < 3000, `the peer is disconnected at once (${JSON.stringify(r)})`);
+    assert.ok(grown < 64 * 1024 * 1024, `external memory grew by ${(grown / 1e6).toFixed(0)} MB`);
+    assert.ok(ingest.badConnections >= 3, 'each was counted as a bad connection');
+    // A real publisher is unaffected: its frames are far below the publisher's limit.
+    const startedP = nextEvent(ingest, 'started');
+    const pub = publish(`rtmp://127.0.0.1:${ingest.port}/live/after`);
+    await startedP;
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(pub.exitCode, null, 'the real publisher keeps publishing');
+    pub.kill('SIGKILL');
   } finally {
     await ingest.close();
   }
