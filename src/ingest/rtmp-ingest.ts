@@ -34,6 +34,12 @@ export interface RtmpIngestOptions {
    * connects and says nothing, or a publisher whose network died without a FIN. Frees the id.
    */
   readonly idleTimeoutMs?: number;
+  /**
+   * A connection that is neither publishing nor playing this long after it connected is closed
+   * (default 10 s): the idle timeout alone lets a peer that dribbles a byte now and then hold a
+   * connection, and its parser state, for ever.
+   */
+  readonly handshakeTimeoutMs?: number;
   /** Bytes a player (our decoder's ffmpeg) may have queued in this process before it is cut off (default 4 MiB). */
   readonly relayLimitBytes?: number;
   /**
@@ -131,11 +137,13 @@ export class RtmpIngest implements Ingest {
   private readonly refused = new WeakSet<object>();
   /** Connections closed because NMS threw while parsing their bytes. */
   badConnections = 0;
+  /** Sockets whose session got as far as publish or play (the handshake deadline spares them). */
+  private readonly started = new WeakSet<net.Socket>();
   /** Players cut off because more than relayLimitBytes waited for them (see boundRelay). */
   relayOverflows = 0;
 
   constructor(options: RtmpIngestOptions = {}) {
-    this.opts = { port: options.port ?? 1935, host: options.host ?? '0.0.0.0', app: options.app ?? 'live', idleTimeoutMs: options.idleTimeoutMs ?? 30_000, relayLimitBytes: options.relayLimitBytes ?? 4 * 1024 * 1024, admit: options.admit };
+    this.opts = { port: options.port ?? 1935, host: options.host ?? '0.0.0.0', app: options.app ?? 'live', idleTimeoutMs: options.idleTimeoutMs ?? 30_000, handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000, relayLimitBytes: options.relayLimitBytes ?? 4 * 1024 * 1024, admit: options.admit };
     this.log = options.logger ?? createLogger('rtmp');
     this.nmsLog = this.log.child('nms');
     this.events$ = this.events.asObservable();
@@ -241,6 +249,15 @@ export class RtmpIngest implements Ingest {
     };
     socket.on = guarded as typeof socket.on;
     socket.setNoDelay(true);
+    const deadline = setTimeout(() => {
+      if (this.started.has(socket)) return;
+      this.log.warn('closing RTMP connection that did not publish or play in time', {
+        remote: `${socket.remoteAddress}:${socket.remotePort}`, ms: this.opts.handshakeTimeoutMs,
+      });
+      socket.destroy();
+    }, this.opts.handshakeTimeoutMs);
+    deadline.unref();
+    socket.once('close', () => clearTimeout(deadline));
     socket.setTimeout(this.opts.idleTimeoutMs, () => {
       const p = [...this.publishers.values()].find((x) => x.session.socket === socket);
       if (p) p.closedBy ??= `publisher idle for ${this.opts.idleTimeoutMs} ms`;
@@ -282,6 +299,7 @@ export class RtmpIngest implements Ingest {
   }
 
   private readonly onPrePublish = (s: NmsSession): void => {
+    if (s.socket) this.started.add(s.socket);
     const broadcast = this.ctx?.broadcasts.get(s.streamPath);
     // We report `ended` as soon as the publisher leaves, so NMS's 30 s "resume" window would only
     // hold the path hostage: a camera that reconnects is a new stream for us.
@@ -349,6 +367,7 @@ export class RtmpIngest implements Ingest {
   }
 
   private readonly onPrePlay = (s: NmsSession): void => {
+    if (s.socket) this.started.add(s.socket);
     if (s.streamApp !== this.opts.app) this.refuse(s, `play from app "${s.streamApp}" rejected (only "${this.opts.app}" is served)`);
     // NMS would park a player of an absent stream until someone publishes; a decoder still
     // retrying an ended stream should fail fast instead (its restarts are bounded).

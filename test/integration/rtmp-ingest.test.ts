@@ -334,3 +334,39 @@ test('regression: chunk headers announcing 16 MB messages on fresh chunk streams
     await ingest.close();
   }
 });
+
+test('regression: a peer that handshakes and then only dribbles bytes is closed at the handshake deadline', { timeout: 20_000 }, async () => {
+  const ingest = new RtmpIngest({ port: 0, host: '127.0.0.1', logger: createLogger('test', 'error'), handshakeTimeoutMs: 1000 });
+  await ingest.start();
+  try {
+    const t0 = Date.now();
+    const closedAfter = await new Promise<number>((resolve) => {
+      const s = net.connect(ingest.port, '127.0.0.1');
+      let got = 0;
+      let drip: ReturnType<typeof setInterval> | undefined;
+      s.on('connect', () => s.write(Buffer.concat([Buffer.from([3]), Buffer.alloc(1536)])));
+      s.on('data', (d) => {
+        got += d.length;
+        if (!drip && got >= 1 + 1536 * 2) {
+          s.write(Buffer.alloc(1536));
+          // one byte of a chunk header every 200 ms: never idle, never a whole message
+          drip = setInterval(() => s.write(Buffer.from([0x03])), 200);
+        }
+      });
+      s.on('error', () => undefined);
+      s.on('close', () => {
+        clearInterval(drip);
+        resolve(Date.now() - t0);
+      });
+    });
+    assert.ok(closedAfter >= 900 && closedAfter < 4000, `closed after ${closedAfter} ms (deadline 1000 ms, idle timeout 30 s)`);
+    const startedP = nextEvent(ingest, 'started');
+    const pub = publish(`rtmp://127.0.0.1:${ingest.port}/live/in-time`);
+    await startedP;
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(pub.exitCode, null, 'a publisher that publishes in time outlives the deadline');
+    pub.kill('SIGKILL');
+  } finally {
+    await ingest.close();
+  }
+});
