@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, loadavg, totalmem, release, hostname } from 'node:os';
+import { isAbsolute, relative } from 'node:path';
 import { ffmpegInfo, resolveFfmpeg } from '../src/media/ffmpeg-path.ts';
 
 /**
@@ -45,6 +46,12 @@ function cpuModel(): string {
   }
 }
 
+/** A path inside the repository as a relative one, so a committed report names no machine's folders. */
+function shownPath(p: string): string {
+  const rel = relative(process.cwd(), p);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : p;
+}
+
 export function describeMachine(publisherFfmpegPath: string): MachineInfo {
   const path = resolveFfmpeg();
   return {
@@ -56,7 +63,7 @@ export function describeMachine(publisherFfmpegPath: string): MachineInfo {
     node: process.version,
     onnxruntime: ortVersion(),
     ffmpeg: ffmpegInfo(path).version,
-    ffmpegPath: path,
+    ffmpegPath: shownPath(path),
     publisherFfmpeg: `${ffmpegInfo(publisherFfmpegPath).version} (${publisherFfmpegPath})`,
   };
 }

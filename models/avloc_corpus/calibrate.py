@@ -7,12 +7,14 @@ graphs (scripts/ort_run.mjs) four times:
 with its own audio (something in view sounds) and with silence, noise, and the audio of a scene
 whose sounding category is not in view (nothing in view sounds). The heatmap's peak cosine is the
 score, with the audio window's level (dBFS RMS, as the service measures it); a logistic fit on val
-(controls.fit_logistic, negatives weighted 1/3) turns them into P(something in view is sounding),
+(fit_logistic, negatives weighted 1/3) turns them into P(something in view is sounding),
 and test gives its AUROC. `--write` puts the result in the
 card as `sounding` (docs/PROTOCOL.md), which the service then sends with every heatmap.
 Use the corpus the bundle was trained on, so val and test stay assets it never saw.
 """
 from __future__ import annotations
+
+from typing import Dict
 
 import argparse
 import json
@@ -26,10 +28,58 @@ import torch
 import torch.nn.functional as F
 
 from . import packages
-from .controls import auroc, fit_logistic, level_db, negative_waves, offscreen_partner
+from .controls import offscreen_partner
 from .scene_cache import as_float_wave, load_split, window_starts
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def negative_waves(waves: torch.Tensor, partner: np.ndarray, seed: int = 0) -> Dict[str, torch.Tensor]:
+    """The three kinds of "nothing in view is sounding" for every scene."""
+    g = torch.Generator().manual_seed(seed)
+    w = waves.float() / 32767.0 if waves.dtype == torch.int16 else waves
+    level = 10 ** (torch.empty(len(w), 1).uniform_(-3, -1, generator=g))      # -60 .. -20 dBFS RMS
+    noise = torch.randn(w.shape, generator=g) * level
+    return {"silence": torch.zeros_like(w), "noise": noise.clamp(-1, 1), "off-screen": w[torch.from_numpy(partner)]}
+
+
+def auroc(pos: np.ndarray, neg: np.ndarray) -> float:
+    """P(a positive scores above a negative), ties half (the Mann-Whitney statistic)."""
+    allv = np.concatenate([pos, neg])
+    order = allv.argsort(kind="mergesort")
+    ranks = np.empty(len(allv))
+    ranks[order] = np.arange(1, len(allv) + 1)
+    for v in np.unique(allv):                        # average ranks of ties
+        m = allv == v
+        if m.sum() > 1:
+            ranks[m] = ranks[m].mean()
+    return float((ranks[:len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
+
+
+def level_db(waves: torch.Tensor) -> np.ndarray:
+    """RMS level of each window in dBFS, floored at -100 (what the service computes, heatmap.ts levelDb)."""
+    w = waves.float()
+    return (20 * torch.log10(w.square().mean(1).sqrt() + 1e-12)).clamp(min=-100).numpy()
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, steps: int = 2000) -> tuple:
+    """P(y=1 | x) = sigmoid(x @ w + b) for x [N] or [N, k], maximum likelihood (L-BFGS on
+    standardised features). Returns (w as a list, b)."""
+    xt = torch.tensor(x, dtype=torch.float64).reshape(len(x), -1)
+    yt = torch.tensor(y, dtype=torch.float64)
+    mu, sd = xt.mean(0), xt.std(0).clamp_min(1e-9)
+    p = torch.zeros(xt.shape[1] + 1, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.LBFGS([p], max_iter=steps)
+
+    def closure():
+        opt.zero_grad()
+        loss = F.binary_cross_entropy_with_logits(((xt - mu) / sd) @ p[:-1] + p[-1], yt)
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    w = p[:-1].detach() / sd
+    return w.tolist(), float(p[-1].detach() - (w * mu).sum())
 
 
 def bundle_peaks(bundle: str, images: np.ndarray, waves: np.ndarray) -> np.ndarray:

@@ -5,8 +5,8 @@
 Debian's python3-skimage ships a few real photographs (BSD-licensed sample data). Three show a
 thing that can sound, and its box was drawn by hand for this probe (pixels of the original
 photo); the fourth shows nothing that sounds. Each photo is paired with every test-split
-recording of its category (positives: is the peak inside the box, is the sounding score high?) and
-with test recordings of other categories, silence and noise (negatives: the score should be low).
+recording of its category (positives: is the peak inside the box, is the peak cosine high?) and
+with test recordings of other categories, silence and noise (negatives: the peak cosine should be lower).
 Only three photographs: a probe of behaviour on camera-like frames, not a statistic.
 """
 from __future__ import annotations
@@ -45,7 +45,6 @@ def main(argv=None) -> None:
     from .report import load_ckpt
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("checkpoint")
-    p.add_argument("--sounding", help="sounding.json (controls.py): report calibrated probabilities too")
     p.add_argument("--out")
     a = p.parse_args(argv)
     torch.set_num_threads(2)
@@ -54,10 +53,6 @@ def main(argv=None) -> None:
     cfg = model.cfg
     pools, _ = load_split_assets(0, cfg.sample_rate)
     test = pools["test"]
-    cal = None
-    if a.sounding:
-        with open(a.sounding) as f:
-            cal = json.load(f)["logistic"]
     T = cfg.window_samples
     rows = []
     for name, (cat, box) in PHOTOS.items():
@@ -78,25 +73,19 @@ def main(argv=None) -> None:
             u, v = (gx + 0.5) / gw * W, (gy + 0.5) / gh * H
             pk = float(hm.max())
             rows.append({"photo": name, "category": cat, "sound": lab, "positive": lab == cat,
-                         "peak": pk, "peak_in_box": bool(box and box[0] <= u <= box[2] and box[1] <= v <= box[3]),
-                         "p_sounding": (1 / (1 + np.exp(-(cal["a"] * pk + cal["b"])))) if cal else None})
+                         "peak": pk, "peak_in_box": bool(box and box[0] <= u <= box[2] and box[1] <= v <= box[3])})
     pos = [r for r in rows if r["positive"]]
     neg = [r for r in rows if not r["positive"]]
     summary = {"positives": len(pos), "negatives": len(neg),
                "peak in box (positives)": float(np.mean([r["peak_in_box"] for r in pos])) if pos else None,
                "mean peak cosine, positives": float(np.mean([r["peak"] for r in pos])),
                "mean peak cosine, negatives": float(np.mean([r["peak"] for r in neg]))}
-    if cal:
-        summary["P(sounding) >= 0.5, positives"] = float(np.mean([r["p_sounding"] >= 0.5 for r in pos]))
-        summary["P(sounding) < 0.5, negatives"] = float(np.mean([r["p_sounding"] < 0.5 for r in neg]))
     for name in PHOTOS:
         ps = [r for r in pos if r["photo"] == name]
         ns = [r for r in neg if r["photo"] == name]
         print(f"{name:<15} positives {len(ps):>3}: peak in box {np.mean([r['peak_in_box'] for r in ps]) if ps else float('nan'):.2f}"
               f"  peak {np.mean([r['peak'] for r in ps]) if ps else float('nan'):.3f}   negatives {len(ns):>3}: "
-              f"peak {np.mean([r['peak'] for r in ns]):.3f}"
-              + (f"  P>=.5 pos {np.mean([r['p_sounding'] >= .5 for r in ps]) if ps else float('nan'):.2f}"
-                 f" neg {np.mean([r['p_sounding'] >= .5 for r in ns]):.2f}" if cal else ""))
+              f"peak {np.mean([r['peak'] for r in ns]):.3f}")
     print(json.dumps(summary))
     if a.out:
         os.makedirs(a.out, exist_ok=True)

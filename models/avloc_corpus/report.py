@@ -111,13 +111,14 @@ def main(argv=None) -> None:
     a = p.parse_args(argv)
     torch.set_num_threads(2)
     os.makedirs(a.out, exist_ok=True)
-    cfg = AVINConfig.from_dict(torch.load(a.avin, map_location="cpu")["config"])   # grid and rate of the model
+    loaded = {"avin": load_ckpt(a.avin), "ezvsl": load_ckpt(a.ezvsl)}
+    cfg = loaded["avin"][0].cfg            # grid and rate of the model
     te = load_split(os.path.join(a.data, a.split), cfg.sample_rate)
     items = te["items"]
     gt = gt_maps(items, te["images"].shape[2], te["images"].shape[1])
     results, heats = {}, {}
     for name, path in (("avin", a.avin), ("ezvsl", a.ezvsl)):
-        model, ck = load_ckpt(path)
+        model, ck = loaded[name]
         heats[name] = heatmaps(model, te["images"], te["waves"])
         r = metrics_from_heatmaps(heats[name], gt, "avin")
         results[name] = {**{k: r[k] for k in KEYS}, "checkpoint": os.path.abspath(path), "epoch": ck["epoch"],

@@ -7,7 +7,8 @@ The card carries the contract's fields (format, graphs, training data/epochs/see
 metrics) and extras: the baseline's and the references' test metrics, the corpus (categories,
 held-out ones, sizes, seed), the packages and licences of every source, the pretraining and the
 measured visual latency. Metrics come from the report (report.py), whose bundle evaluation runs
-the exported graphs in onnxruntime-node; run report.py again with --bundle after exporting.
+the exported graphs in onnxruntime-node; run report.py again with --bundle after exporting, and
+calibrate.py --write for the card's `sounding` (it fits the exported graphs, so it comes last).
 """
 from __future__ import annotations
 
@@ -60,7 +61,6 @@ def main(argv=None) -> None:
     p.add_argument("--report", help="report folder (metrics.json from report.py)")
     p.add_argument("--timing", help="JSON printed by time_visual.mjs")
     p.add_argument("--pretrain", help="pretraining folder(s), comma-separated (pretrain*.json)")
-    p.add_argument("--sounding", help="sounding.json from controls.py: the card's `sounding` calibration")
     p.add_argument("--controls", help="controls.json from controls.py: shuffled audio, objectness, by style")
     p.add_argument("--out", required=True)
     p.add_argument("--name", default="avin-synth")
@@ -138,9 +138,6 @@ def main(argv=None) -> None:
     if a.timing:
         with open(a.timing) as f:
             extra["latency"] = json.load(f)
-    if a.sounding:
-        with open(a.sounding) as f:
-            extra["sounding"] = json.load(f)
     if a.controls:
         with open(a.controls) as f:
             extra["controls"] = json.load(f)

@@ -142,7 +142,8 @@ def main(argv=None) -> None:
     p.add_argument("--tag-epochs", type=int, default=0,
                    help="with a frozen pretrained trunk: first fit the visual projection to the training scenes' "
                         "image-level tags (multi-hot categories present, never where: max over cells, as "
-                        "pretrain.py --max-objects does for the ResNet), this many epochs; then the scene stage")
+                        "pretrain.py --max-objects does for the ResNet), this many epochs; the scene stage then trains "
+                        "only the audio projection")
     p.add_argument("--epochs", type=int, default=12)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr-visual", type=float, default=1e-4)

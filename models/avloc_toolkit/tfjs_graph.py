@@ -199,9 +199,10 @@ class TFJSGraph(nn.Module):
         for k, n in enumerate(self.steps):
             for i in n.get("input", []):
                 last[_name(i)] = k
+        computed = {st["name"] for st in self.steps}
         self.free_after: List[List[str]] = [[] for _ in self.steps]
         for name, k in last.items():
-            if name not in self.outputs and any(st["name"] == name for st in self.steps):
+            if name not in self.outputs and name in computed:
                 self.free_after[k].append(name)
 
     def _add_param(self, name: str, v: np.ndarray, nodes: dict) -> None:

@@ -35,6 +35,20 @@ function serve(ingest: WhipIngest): Promise<Server> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
+/** A WhipIngest of its own with these options, served until the test ends. */
+async function serveOwn(
+  t: { after(fn: () => Promise<void>): void },
+  options: ConstructorParameters<typeof WhipIngest>[0],
+): Promise<{ ingest: WhipIngest; base: string }> {
+  const ingest = new WhipIngest({ log: createLogger('whip-test', 'silent'), ...options });
+  const server = await serve(ingest);
+  t.after(async () => {
+    await ingest.close();
+    await new Promise((resolve) => server.close(resolve));
+  });
+  return { ingest, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
 /** A WHIP publisher in Node: werift offerer whose tracks carry RTP from an ffmpeg test-pattern encoders. */
 class NodePublisher {
   readonly pc = new RTCPeerConnection({
@@ -171,13 +185,8 @@ describe('WHIP ingest', () => {
   });
 
   test('a publisher beyond maxSessions gets 503 and nothing is held for it', async (t) => {
-    const full = new WhipIngest({ maxSessions: 0, log: createLogger('whip-test', 'silent') });
-    const fullServer = await serve(full);
-    t.after(async () => {
-      await full.close();
-      await new Promise((resolve) => fullServer.close(resolve));
-    });
-    const url = `http://127.0.0.1:${(fullServer.address() as AddressInfo).port}/whip/cam9`;
+    const { ingest: full, base: fullBase } = await serveOwn(t, { maxSessions: 0 });
+    const url = `${fullBase}/whip/cam9`;
     const res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: 'v=0' });
     assert.equal(res.status, 503);
     assert.equal(res.headers.get('retry-after'), '10');
@@ -185,13 +194,8 @@ describe('WHIP ingest', () => {
   });
 
   test('regression: an id already live through another door (RTMP) gets 409, and nothing is held for it', async (t) => {
-    const busy = new WhipIngest({ isLive: (id) => id === 'cam7', log: createLogger('whip-test', 'silent') });
-    const busyServer = await serve(busy);
-    t.after(async () => {
-      await busy.close();
-      await new Promise((resolve) => busyServer.close(resolve));
-    });
-    const url = `http://127.0.0.1:${(busyServer.address() as AddressInfo).port}/whip/cam7`;
+    const { ingest: busy, base: busyBase } = await serveOwn(t, { isLive: (id) => id === 'cam7' });
+    const url = `${busyBase}/whip/cam7`;
     const res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: 'v=0' });
     assert.equal(res.status, 409);
     assert.match(await res.text(), /already being published/);
