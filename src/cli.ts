@@ -12,8 +12,11 @@ const USAGE = `avloc — real-time sound-source localization for live camera str
 
 Usage:
   avloc serve   [--config FILE] [--model DIR] [--device cpu|cuda] [--http-port N] [--rtmp-port N]
+                [--http-host ADDR] [--rtmp-host ADDR] [--allow-anonymous]
                 [--max-batch N] [--max-wait-ms N] [--deadline-ms N] [--audio-cadence-ms N] [--no-preview] [--no-worker]
-  avloc watch   [WS_URL] [--stream ID] [--json]
+  avloc token   [--publish ID]... [--subscribe PATTERN]... [--admin] [--ttl SECONDS] [--subject NAME]
+                (signs a token with auth.secret / AVLOC_AUTH_SECRET; patterns may use *)
+  avloc watch   [WS_URL] [--stream ID] [--json] [--token T]
   avloc analyze FILE|URL [--out overlay.mp4] [--json track.jsonl] [--fps N] [--model DIR]
                 [--device cpu|cuda] [--max-batch N] [--overlay-height N] [--config FILE]
                 (every frame, or N per second, as fast as the machine allows; default outputs
@@ -21,6 +24,7 @@ Usage:
   avloc help
 
 Environment: AVLOC_CONFIG, AVLOC_HTTP_PORT, AVLOC_RTMP_PORT, AVLOC_MODEL, AVLOC_DEVICE, AVLOC_MAX_BATCH,
+             AVLOC_AUTH_SECRET, AVLOC_ALLOW_ANONYMOUS, AVLOC_ALLOWED_ORIGINS, AVLOC_TOKEN (watch),
              AVLOC_LOG_LEVEL (debug|info|warn|error), FFMPEG_PATH. See README.md.`;
 
 /** Flags of `serve` and the config key each one sets. */
@@ -30,6 +34,8 @@ const SERVE_FLAGS: Record<string, { key: string; type: 'string' | 'boolean'; num
   'http-port': { key: 'http.port', type: 'string', number: true },
   'http-host': { key: 'http.host', type: 'string' },
   'rtmp-port': { key: 'rtmp.port', type: 'string', number: true },
+  'rtmp-host': { key: 'rtmp.host', type: 'string' },
+  'allow-anonymous': { key: 'auth.allowAnonymous', type: 'boolean' },
   'max-batch': { key: 'pipeline.maxBatch', type: 'string', number: true },
   'max-wait-ms': { key: 'pipeline.maxWaitMs', type: 'string', number: true },
   'deadline-ms': { key: 'pipeline.deadlineMs', type: 'string', number: true },
@@ -81,16 +87,54 @@ async function serve(args: string[]): Promise<void> {
 async function watch(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
-    options: { stream: { type: 'string', multiple: true }, json: { type: 'boolean' } },
+    options: { stream: { type: 'string', multiple: true }, json: { type: 'boolean' }, token: { type: 'string' } },
     allowPositionals: true,
     strict: true,
   });
   const { watchHeatmaps } = await import('./publish/watch.ts');
+  const url = new URL(positionals[0] ?? 'ws://127.0.0.1:8080/ws');
+  const token = values.token ?? process.env.AVLOC_TOKEN;
+  if (token) url.searchParams.set('token', token);
   await watchHeatmaps({
-    url: positionals[0] ?? 'ws://127.0.0.1:8080/ws',
+    url: url.toString(),
     streams: values.stream && values.stream.length > 0 ? values.stream : '*',
     json: values.json === true,
   });
+}
+
+async function token(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      publish: { type: 'string', multiple: true },
+      subscribe: { type: 'string', multiple: true },
+      admin: { type: 'boolean' },
+      ttl: { type: 'string' },
+      subject: { type: 'string' },
+      config: { type: 'string' },
+    },
+    allowPositionals: false,
+    strict: true,
+  });
+  const config = loadConfig(values.config === undefined ? {} : { file: values.config });
+  if (!config.auth.secret) throw new AvlocError('CONFIG_INVALID', 'avloc token needs auth.secret (or AVLOC_AUTH_SECRET) to sign with');
+  const publish = values.publish ?? [];
+  const subscribe = values.subscribe ?? [];
+  if (publish.length === 0 && subscribe.length === 0 && !values.admin) {
+    throw new AvlocError('CONFIG_INVALID', 'say what the token grants: --publish ID, --subscribe PATTERN and/or --admin');
+  }
+  const ttlSeconds = values.ttl === undefined ? 3600 : Number(values.ttl);
+  const { signToken } = await import('./auth/tokens.ts');
+  const jwt = await signToken(config.auth.secret, {
+    publish,
+    subscribe,
+    admin: values.admin === true,
+    ttlSeconds,
+    ...(values.subject ? { subject: values.subject } : {}),
+  }).catch((err: unknown) => {
+    throw err instanceof AvlocError ? err : new AvlocError('CONFIG_INVALID', `cannot sign the token: ${describeError(err)}`);
+  });
+  process.stdout.write(`${jwt}\n`);
 }
 
 async function analyze(args: string[]): Promise<void> {
@@ -170,6 +214,8 @@ async function main(argv: string[]): Promise<void> {
       return serve(rest);
     case 'watch':
       return watch(rest);
+    case 'token':
+      return token(rest);
     case 'analyze':
       return analyze(rest);
     case undefined:

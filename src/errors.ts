@@ -15,6 +15,8 @@ export type ErrorCode =
   | 'STREAM_NOT_FOUND'
   | 'STREAM_EXISTS'
   | 'PROTOCOL_INVALID'
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
   | 'CLOSED'
   | 'INTERNAL';
 

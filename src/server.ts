@@ -5,6 +5,10 @@ import { Subject, from, map, type Subscription } from 'rxjs';
 import { mediaWindows } from './app/media-windows.ts';
 import { openLocalizer } from './app/open-localizer.ts';
 import { PACKAGE_ROOT, resolveConfigPath } from './app/paths.ts';
+import { Auth, forbidden } from './auth/auth.ts';
+import { checkExposure } from './auth/exposure.ts';
+import { mayPublish } from './auth/grants.ts';
+import { createVerifier } from './auth/tokens.ts';
 import type { Config } from './config/schema.ts';
 import { AvlocError, describeError } from './errors.ts';
 import { BatchRunner } from './inference/batch-runner.ts';
@@ -68,7 +72,25 @@ function listen(server: Server, port: number, host: string): Promise<number> {
   });
 }
 
+/** The configured token verifier, or none (anonymous). */
+function authOf(config: Config): Auth {
+  const a = config.auth;
+  const verify = a.secret || a.jwksUrl
+    ? createVerifier({
+        ...(a.secret ? { secret: a.secret } : {}),
+        ...(a.jwksUrl ? { jwksUrl: a.jwksUrl } : {}),
+        ...(a.issuer ? { issuer: a.issuer } : {}),
+        ...(a.audience ? { audience: a.audience } : {}),
+      })
+    : null;
+  return new Auth(verify, config.http.allowedOrigins);
+}
+
 export async function startServer(config: Config, log: Logger): Promise<AvlocServer> {
+  const auth = authOf(config);
+  checkExposure({ http: config.http.host, ...(config.rtmp.enabled ? { rtmp: config.rtmp.host } : {}) }, auth.enabled, config.auth.allowAnonymous);
+  if (auth.enabled) log.info('auth on: every door needs a token (avloc token)', { jwks: config.auth.jwksUrl ?? null, secret: config.auth.secret ? 'set' : 'unset' });
+  else log.warn('auth off: anyone who can reach the listeners may publish and watch', { http: config.http.host, rtmp: config.rtmp.host });
   const ffmpegPath = resolveFfmpeg();
   log.info('ffmpeg', { path: ffmpegPath });
   const localizer = await openLocalizer(config, log);
@@ -214,7 +236,28 @@ export async function startServer(config: Config, log: Logger): Promise<AvlocSer
   const router = new Router({ log: log.child('http'), staticDir: viewerDir });
   // One cap for every door: each live stream costs a decoder process.
   const atCapacity = (): boolean => sessions.size >= config.limits.maxStreams;
-  const whip = new WhipIngest({ log: log.child('whip'), isLive: (id) => sessions.has(id), atCapacity });
+  const originOf = (req: import('node:http').IncomingMessage): string | null => {
+    if (!auth.originAllowed(req)) return null;
+    return typeof req.headers.origin === 'string' ? req.headers.origin : '*';
+  };
+  const whip = new WhipIngest({
+    log: log.child('whip'),
+    isLive: (id) => sessions.has(id),
+    atCapacity,
+    corsOrigin: originOf,
+    ...(auth.enabled
+      ? {
+          authorize: async (req, id) => {
+            try {
+              if (!mayPublish(await auth.fromRequest(req), id)) throw forbidden(`publishing "${id}"`);
+            } catch (err) {
+              auth.refused('whip');
+              throw err;
+            }
+          },
+        }
+      : {}),
+  });
   router.route('POST', '/whip/:id', whip.handlePost);
   router.route('OPTIONS', '/whip/:id', whip.handleOptions);
   router.route('OPTIONS', '/whip/:id/:resource', whip.handleOptions);
@@ -231,10 +274,28 @@ export async function startServer(config: Config, log: Logger): Promise<AvlocSer
       schedulerWaiting: scheduler?.waiting ?? 0,
       batchesInFlight: scheduler?.batchesInFlight ?? 0,
       clients: wsServer.clientCount,
+      auth: auth.enabled,
     }),
+    authorize: async (req) => {
+      try {
+        return await auth.fromRequest(req);
+      } catch (err) {
+        auth.refused('rest');
+        throw err;
+      }
+    },
   });
   const http = createServer(router.listener());
-  const wsServer = new AvlocWsServer({ server: http, hub, model, serverVersion: VERSION, log: log.child('ws') });
+  const wsServer = new AvlocWsServer({
+    server: http,
+    hub,
+    model,
+    serverVersion: VERSION,
+    log: log.child('ws'),
+    originAllowed: (req) => auth.originAllowed(req),
+    onRefused: () => auth.refused('ws'),
+    ...(auth.enabled ? { authorize: (token: string | undefined) => auth.grants(token) } : {}),
+  });
 
   const ingests: Ingest[] = [whip];
   let rtmp: RtmpIngest | null = null;
@@ -245,6 +306,20 @@ export async function startServer(config: Config, log: Logger): Promise<AvlocSer
       logger: log.child('rtmp'),
       admit: (id) =>
         sessions.has(id) ? 'already live over WHIP' : atCapacity() ? `the service is at its cap of ${config.limits.maxStreams} live streams (limits.maxStreams)` : null,
+      ...(auth.enabled
+        ? {
+            authorize: async (id: string, token: string | undefined) => {
+              try {
+                if (mayPublish(await auth.grants(token), id)) return null;
+                auth.refused('rtmp');
+                return `the token does not grant publishing "${id}"`;
+              } catch (err) {
+                auth.refused('rtmp');
+                return describeError(err);
+              }
+            },
+          }
+        : {}),
     });
     ingests.push(rtmp);
   }
@@ -253,6 +328,10 @@ export async function startServer(config: Config, log: Logger): Promise<AvlocSer
     'Decoders cut off from the RTMP relay for falling too far behind the live stream (they rejoin at the latest keyframe).',
   );
   metrics.registry.onCollect(() => relayOverflows.set({}, rtmp?.relayOverflows ?? 0));
+  const authRefusals = metrics.registry.counter('avloc_auth_refusals_total', 'Requests refused for a missing, invalid or insufficient token, or a foreign origin, by door.');
+  metrics.registry.onCollect(() => {
+    for (const [door, n] of auth.refusals) authRefusals.set({ door }, n);
+  });
   const ingestSubs = ingests.map((ingest) =>
     ingest.events$.subscribe((ev) => {
       if (ev.type === 'started') startStream(ev.source);
@@ -289,7 +368,7 @@ export async function startServer(config: Config, log: Logger): Promise<AvlocSer
     await close();
     throw err;
   }
-  const shown = config.http.host === '0.0.0.0' ? 'localhost' : config.http.host;
+  const shown = config.http.host === '0.0.0.0' || config.http.host === '127.0.0.1' ? 'localhost' : config.http.host;
   log.info(`viewer:    http://${shown}:${httpPort}/`);
   log.info(`websocket: ws://${shown}:${httpPort}/ws`);
   if (rtmpPort !== null) log.info(`rtmp:      rtmp://${shown}:${rtmpPort}/live/<stream id>`);

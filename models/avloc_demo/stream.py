@@ -64,7 +64,9 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
 
 def target(a: argparse.Namespace) -> str:
     if a.url.startswith(("rtmp://", "rtmps://")):
-        return f"{a.url.rstrip('/')}/{a.stream_id}"
+        # A service with auth on needs a publish token (`avloc token --publish ID`) in the URL.
+        token = os.environ.get("AVLOC_TOKEN")
+        return f"{a.url.rstrip('/')}/{a.stream_id}" + (f"?token={token}" if token else "")
     return a.url
 
 

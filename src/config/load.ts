@@ -36,7 +36,16 @@ const ENV_KEYS: Record<string, string> = {
   AVLOC_AUDIO_CADENCE_MS: 'pipeline.audioCadenceMs',
   AVLOC_PREVIEW: 'preview.enabled',
   AVLOC_VIEWER_DIR: 'viewer.dir',
+  AVLOC_AUTH_SECRET: 'auth.secret',
+  AVLOC_AUTH_JWKS_URL: 'auth.jwksUrl',
+  AVLOC_ALLOW_ANONYMOUS: 'auth.allowAnonymous',
+  AVLOC_ALLOWED_ORIGINS: 'http.allowedOrigins',
 };
+
+/** Keys whose variable is never coerced (a secret of digits stays a string). */
+const ENV_STRINGS = new Set(['auth.secret']);
+/** Keys whose variable is a comma-separated list. */
+const ENV_LISTS = new Set(['http.allowedOrigins']);
 
 export function setPath(tree: Tree, dotted: string, value: unknown): void {
   const keys = dotted.split('.');
@@ -91,7 +100,9 @@ function envLayer(env: NodeJS.ProcessEnv): Tree {
   const tree: Tree = {};
   for (const [name, key] of Object.entries(ENV_KEYS)) {
     const raw = env[name];
-    if (raw !== undefined && raw !== '') setPath(tree, key, coerce(raw));
+    if (raw === undefined || raw === '') continue;
+    const value = ENV_LISTS.has(key) ? raw.split(',').map((x) => x.trim()).filter((x) => x !== '') : ENV_STRINGS.has(key) ? raw : coerce(raw);
+    setPath(tree, key, value);
   }
   return tree;
 }

@@ -10,15 +10,18 @@ export const configSchema = z
   .object({
     http: z
       .object({
-        host: z.string().default('0.0.0.0'),
+        /** Loopback by default; another address needs auth on, or auth.allowAnonymous. */
+        host: z.string().default('127.0.0.1'),
         port: port.default(8080),
+        /** Browser origins allowed to use the WebSocket and WHIP besides the service's own (`*`: any). */
+        allowedOrigins: z.array(z.string().min(1)).max(64).default([]),
       })
       .strict()
       .default({}),
     rtmp: z
       .object({
         enabled: z.boolean().default(true),
-        host: z.string().default('0.0.0.0'),
+        host: z.string().default('127.0.0.1'),
         port: port.default(1935),
       })
       .strict()
@@ -78,6 +81,20 @@ export const configSchema = z
          * publisher is refused before a decoder starts (RTMP: disconnected; WHIP: 503).
          */
         maxStreams: z.number().int().min(1).max(1024).default(16),
+      })
+      .strict()
+      .default({}),
+    auth: z
+      .object({
+        /** Shared secret for HS256 tokens (`avloc token`); with it, every door needs a token. */
+        secret: z.string().min(32, 'auth.secret must be at least 32 bytes').optional(),
+        /** An identity provider's JSON Web Key Set (RS/PS/ES/EdDSA tokens), instead of or beside the secret. */
+        jwksUrl: z.string().url().optional(),
+        /** Required `iss` / `aud` claims, when set. */
+        issuer: z.string().optional(),
+        audience: z.string().optional(),
+        /** Serve a non-loopback address with no auth at all (anyone who can reach it may publish and watch). */
+        allowAnonymous: z.boolean().default(false),
       })
       .strict()
       .default({}),

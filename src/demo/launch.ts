@@ -1,13 +1,15 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { signToken } from '../auth/tokens.ts';
 import { resolveFfmpeg } from '../media/ffmpeg-path.ts';
 import { assetCacheState, checkEncoders, checkPython, findPython, onPath } from './preflight.ts';
 
 /**
  * `npm run demo [-- FLAGS]`: checks what the demo generator needs, builds the corpus' asset cache
  * on a first run, then runs `python3 -m avloc_demo.stream FLAGS` (models/avloc_demo/), which
- * publishes a synthetic scene to rtmp://127.0.0.1:${AVLOC_RTMP_PORT:-1935}/live/demo.
+ * publishes a synthetic scene to rtmp://127.0.0.1:${AVLOC_RTMP_PORT:-1935}/live/demo. With auth on
+ * (AVLOC_AUTH_SECRET set) it signs its own publish token for the stream, unless AVLOC_TOKEN gives one.
  * The generator is Python because the assets and scene code it reuses are.
  */
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -35,7 +37,7 @@ function prepareAssets(python: string): void {
   if (r.status !== 0) fail('fetching the corpus assets failed (see above); `apt-get update` may help');
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const python = findPython();
   const pyProblem = checkPython(python);
@@ -51,9 +53,17 @@ function main(): void {
   prepareAssets(python);
   const port = process.env.AVLOC_RTMP_PORT;
   const url = args.includes('--url') || !port ? [] : ['--url', `rtmp://127.0.0.1:${port}/live`];
+  const env = { ...process.env };
+  const secret = process.env.AVLOC_AUTH_SECRET;
+  if (secret && !env.AVLOC_TOKEN) {
+    const at = args.indexOf('--stream-id');
+    const id = (at >= 0 ? args[at + 1] : undefined) ?? 'demo';
+    env.AVLOC_TOKEN = await signToken(secret, { publish: [id], ttlSeconds: 7 * 24 * 3600 });
+  }
   const child = spawn(python, ['-m', 'avloc_demo.stream', '--ffmpeg', ffmpeg, ...url, ...args], {
     cwd: MODELS,
     stdio: 'inherit',
+    env,
   });
   // Ctrl-C reaches the whole process group by itself; a SIGTERM sent to this process alone is passed on
   process.on('SIGTERM', () => child.kill('SIGTERM'));
@@ -61,4 +71,4 @@ function main(): void {
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 }
 
-main();
+void main();

@@ -1,3 +1,4 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import { Subject, type Observable } from 'rxjs';
@@ -21,6 +22,8 @@ import type { Ingest, Source, SourceEvent } from './source.ts';
  *
  * rtmp://HOST:PORT/live/<id> → a Source whose ffmpegInput plays it back from 127.0.0.1. Only the
  * app `live` is accepted; a second publisher for a live id is refused (NMS ends its connection).
+ * Playing is for the service's own decoders only: their URL carries a per-process key
+ * (`?key=`) that an outside player does not have.
  */
 export interface RtmpIngestOptions {
   /** TCP port (default 1935; 0 picks a free one, see `port` after start()). */
@@ -47,6 +50,12 @@ export interface RtmpIngestOptions {
    * allocated for it). The service uses it for its stream cap and for ids live over WHIP.
    */
   readonly admit?: (id: string) => string | null;
+  /**
+   * Asked with the publish URL's `?token=` (OBS: stream key `ID?token=T`) before anything is
+   * started for the publisher; a reason refuses it. While it runs, the publisher's first media
+   * messages wait in a small bounded buffer (PENDING_LIMITS) and are replayed once it is accepted.
+   */
+  readonly authorize?: (id: string, token: string | undefined) => Promise<string | null>;
   readonly logger?: Logger;
 }
 
@@ -92,6 +101,9 @@ interface NmsParser {
  */
 export const RTMP_LIMITS = { chunkStreams: 64, messageBytesBeforePublish: 64 * 1024, messageBytes: 8 * 1024 * 1024 } as const;
 
+/** Media a publisher may send while its token is being checked (metadata, sequence headers, a keyframe). */
+export const PENDING_LIMITS = { packets: 256, bytes: 8 * 1024 * 1024 } as const;
+
 interface NmsContext {
   sessions: Map<string, NmsSession>;
   broadcasts: Map<string, NmsBroadcast>;
@@ -121,7 +133,7 @@ let activeIngest: RtmpIngest | null = null;
 export class RtmpIngest implements Ingest {
   readonly events$: Observable<SourceEvent>;
   private readonly events = new Subject<SourceEvent>();
-  private readonly opts: Required<Omit<RtmpIngestOptions, 'logger' | 'admit'>> & Pick<RtmpIngestOptions, 'admit'>;
+  private readonly opts: Required<Omit<RtmpIngestOptions, 'logger' | 'admit' | 'authorize'>> & Pick<RtmpIngestOptions, 'admit' | 'authorize'>;
   private readonly log: Logger;
   private readonly publishers = new Map<string, Publisher>();
   private server: net.Server | null = null;
@@ -135,6 +147,10 @@ export class RtmpIngest implements Ingest {
   private readonly listeners: Array<[string, (s: NmsSession) => void]> = [];
   /** Sessions we refused: NMS may still run its own publish steps for them, which we ignore. */
   private readonly refused = new WeakSet<object>();
+  /** Publishers whose token is being checked, with the media they sent meanwhile. */
+  private readonly pending = new WeakMap<object, { packets: unknown[]; bytes: number }>();
+  /** The key our own decoders play with; an outside player is refused (see onPrePlay). */
+  private readonly playKey = randomBytes(18).toString('base64url');
   /** Connections closed because NMS threw while parsing their bytes. */
   badConnections = 0;
   /** Sockets whose session got as far as publish or play (the handshake deadline spares them). */
@@ -143,7 +159,7 @@ export class RtmpIngest implements Ingest {
   relayOverflows = 0;
 
   constructor(options: RtmpIngestOptions = {}) {
-    this.opts = { port: options.port ?? 1935, host: options.host ?? '0.0.0.0', app: options.app ?? 'live', idleTimeoutMs: options.idleTimeoutMs ?? 30_000, handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000, relayLimitBytes: options.relayLimitBytes ?? 4 * 1024 * 1024, admit: options.admit };
+    this.opts = { port: options.port ?? 1935, host: options.host ?? '0.0.0.0', app: options.app ?? 'live', idleTimeoutMs: options.idleTimeoutMs ?? 30_000, handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000, relayLimitBytes: options.relayLimitBytes ?? 4 * 1024 * 1024, admit: options.admit, authorize: options.authorize };
     this.log = options.logger ?? createLogger('rtmp');
     this.nmsLog = this.log.child('nms');
     this.events$ = this.events.asObservable();
@@ -291,7 +307,7 @@ export class RtmpIngest implements Ingest {
     };
     parser.packetAlloc = (): void => {
       const announced = parser.parserPacket.header.length;
-      const publishing = [...this.publishers.values()].some((p) => p.session === session);
+      const publishing = (session !== undefined && this.pending.has(session)) || [...this.publishers.values()].some((p) => p.session === session);
       const limit = publishing ? RTMP_LIMITS.messageBytes : RTMP_LIMITS.messageBytesBeforePublish;
       if (announced > limit) throw new Error(`RTMP message of ${announced} bytes announced (limit ${limit})`);
       alloc();
@@ -323,6 +339,33 @@ export class RtmpIngest implements Ingest {
       this.refuse(s, `second publisher for live stream "${id}" rejected`);
       return;
     }
+    const authorize = this.opts.authorize;
+    if (!authorize) {
+      this.accept(s);
+      return;
+    }
+    this.pending.set(s, { packets: [], bytes: 0 });
+    const raw = (s as { streamQuery?: Record<string, unknown> }).streamQuery?.token;
+    const token = typeof raw === 'string' ? raw : undefined;
+    authorize(id, token).then(
+      (refusal) => {
+        if (refusal) this.refuse(s, `publisher of "${id}" rejected: ${refusal}`);
+        else this.accept(s);
+      },
+      (err: unknown) => this.refuse(s, `publisher of "${id}" rejected: ${describeError(err)}`),
+    );
+  };
+
+  /** Admits a publisher whose id and token passed: it becomes a Source, and its held media flows. */
+  private accept(s: NmsSession): void {
+    const held = this.pending.get(s);
+    this.pending.delete(s);
+    const id = s.streamName;
+    if (this.refused.has(s) || this.state !== 'running' || !s.socket || s.socket.destroyed) return;
+    if (this.publishers.has(id)) {
+      this.refuse(s, `second publisher for live stream "${id}" rejected`);
+      return;
+    }
     const refusal = this.opts.admit?.(id);
     if (refusal) {
       this.refuse(s, `publisher of "${id}" rejected: ${refusal}`);
@@ -331,7 +374,7 @@ export class RtmpIngest implements Ingest {
     // Read back over loopback unless we listen on one specific address only.
     const h = this.opts.host;
     const playHost = h === '0.0.0.0' || h === '::' || h === '' ? '127.0.0.1' : h.includes(':') ? `[${h}]` : h;
-    const url = `rtmp://${playHost}:${this.boundPort}/${this.opts.app}/${id}`;
+    const url = `rtmp://${playHost}:${this.boundPort}/${this.opts.app}/${id}?key=${this.playKey}`;
     const publisher: Publisher = {
       session: s,
       closedBy: null,
@@ -348,8 +391,13 @@ export class RtmpIngest implements Ingest {
     this.publishers.set(id, publisher);
     s.socket?.once('close', () => this.endPublisher(id, publisher, publisher.closedBy ?? 'publisher disconnected'));
     this.log.info('RTMP publisher started', { id, remote: s.ip });
+    const forward = this.forwards.get(s);
+    for (const packet of held?.packets ?? []) forward?.(packet);
     this.events.next({ type: 'started', source: publisher.source });
-  };
+  }
+
+  /** The broadcast's packet handler of each gated session (see onlyFromThePublisher). */
+  private readonly forwards = new WeakMap<object, (packet: unknown) => void>();
 
   /**
    * NMS hands every media message a publishing session parses to its path's broadcast, whether or
@@ -361,14 +409,26 @@ export class RtmpIngest implements Ingest {
     const parser = s.rtmp;
     if (!parser) return;
     const forward = parser.onPacketCallback;
+    this.forwards.set(s, forward);
     parser.onPacketCallback = (packet: unknown): void => {
-      if (!this.refused.has(s) && this.ctx?.broadcasts.get(s.streamPath)?.publisher === s) forward(packet);
+      if (this.refused.has(s) || this.ctx?.broadcasts.get(s.streamPath)?.publisher !== s) return;
+      const held = this.pending.get(s);
+      if (!held) {
+        forward(packet);
+        return;
+      }
+      held.packets.push(packet);
+      held.bytes += (packet as { data?: Buffer }).data?.length ?? 0;
+      if (held.packets.length > PENDING_LIMITS.packets || held.bytes > PENDING_LIMITS.bytes) {
+        this.refuse(s, `publisher of "${s.streamName}" sent more media than is held while its token is checked`);
+      }
     };
   }
 
   private readonly onPrePlay = (s: NmsSession): void => {
     if (s.socket) this.started.add(s.socket);
     if (s.streamApp !== this.opts.app) this.refuse(s, `play from app "${s.streamApp}" rejected (only "${this.opts.app}" is served)`);
+    else if (!this.isOwnPlayer(s)) this.refuse(s, `play of "${s.streamName}" rejected: playing is for the service's own decoders`);
     // NMS would park a player of an absent stream until someone publishes; a decoder still
     // retrying an ended stream should fail fast instead (its restarts are bounded).
     else if (!this.publishers.has(s.streamName)) this.refuse(s, `play of "${s.streamName}" rejected: not live`);
@@ -403,8 +463,17 @@ export class RtmpIngest implements Ingest {
     };
   }
 
+  private isOwnPlayer(s: NmsSession): boolean {
+    const key = (s as { streamQuery?: Record<string, unknown> }).streamQuery?.key;
+    if (typeof key !== 'string') return false;
+    const a = Buffer.from(key);
+    const b = Buffer.from(this.playKey);
+    return a.length === b.length && timingSafeEqual(a, b);
+  }
+
   private refuse(s: NmsSession, why: string): void {
     this.refused.add(s);
+    this.pending.delete(s);
     this.log.warn(why, { remote: s.ip });
     kick(s);
   }

@@ -30,6 +30,13 @@ export interface WhipIngestOptions {
   readonly isLive?: (id: string) => boolean;
   /** True when the service is at its live-stream cap (all doors together): a new POST gets 503. */
   readonly atCapacity?: () => boolean;
+  /**
+   * Asked before an offer is read and before a resource is deleted; throws AvlocError
+   * UNAUTHORIZED or FORBIDDEN to refuse (401 / 403). The service checks the Bearer token here.
+   */
+  readonly authorize?: (req: IncomingMessage, id: string) => Promise<void>;
+  /** The Origin to allow for this request's CORS answer, or null: not allowed (403). Default: any (`*`). */
+  readonly corsOrigin?: (req: IncomingMessage) => string | null;
   readonly log?: Logger;
 }
 
@@ -65,11 +72,12 @@ export class WhipIngest implements Ingest {
 
   /** POST /whip/:id — offer in, answer out (201 + Location). */
   readonly handlePost: WhipHandler = async (req, res, params) => {
-    setCors(res, 'POST, OPTIONS');
+    if (!this.cors(req, res, 'POST, OPTIONS')) return;
     const id = params.id ?? '';
     try {
       if (this.closed) return sendText(res, 503, 'WHIP ingest is shutting down');
       if (!ID_PATTERN.test(id)) return sendText(res, 400, 'stream id must be 1-64 characters of A-Z a-z 0-9 _ -');
+      if (!(await this.authorized(req, res, id))) return;
       if (mediaType(req) !== 'application/sdp') {
         req.resume();
         return sendText(res, 415, 'WHIP offers must be sent as Content-Type: application/sdp', { 'Accept-Post': 'application/sdp' });
@@ -124,8 +132,9 @@ export class WhipIngest implements Ingest {
 
   /** DELETE /whip/:id/:resource — the publisher hangs up. */
   readonly handleDelete: WhipHandler = async (req, res, params) => {
-    setCors(res, 'DELETE, PATCH, OPTIONS');
+    if (!this.cors(req, res, 'DELETE, PATCH, OPTIONS')) return;
     req.resume();
+    if (!(await this.authorized(req, res, params.id ?? ''))) return;
     const session = this.session(params.id ?? '');
     if (!session || session.resourceId !== params.resource) {
       return sendText(res, 404, 'no such WHIP resource');
@@ -136,7 +145,7 @@ export class WhipIngest implements Ingest {
 
   /** PATCH /whip/:id/:resource — trickle ICE / ICE restart, not supported (RFC 9725 §4.3.1). */
   readonly handlePatch: WhipHandler = async (req, res) => {
-    setCors(res, 'DELETE, PATCH, OPTIONS');
+    if (!this.cors(req, res, 'DELETE, PATCH, OPTIONS')) return;
     req.resume();
     sendText(res, 405, 'trickle ICE and ICE restarts are not supported; the answer carries all candidates', {
       Allow: 'DELETE, OPTIONS',
@@ -147,11 +156,40 @@ export class WhipIngest implements Ingest {
   readonly handleOptions: WhipHandler = async (req, res, params) => {
     req.resume();
     const onResource = params.resource !== undefined;
-    setCors(res, onResource ? 'DELETE, PATCH, OPTIONS' : 'POST, OPTIONS');
+    if (!this.cors(req, res, onResource ? 'DELETE, PATCH, OPTIONS' : 'POST, OPTIONS')) return;
     if (!onResource) res.setHeader('Accept-Post', 'application/sdp');
     res.writeHead(204);
     res.end();
   };
+
+  /** Sets the CORS headers for an allowed origin; answers 403 (and returns false) for another one. */
+  private cors(req: IncomingMessage, res: ServerResponse, methods: string): boolean {
+    const origin = this.options.corsOrigin ? this.options.corsOrigin(req) : '*';
+    if (origin === null) {
+      req.resume();
+      sendText(res, 403, `origin ${String(req.headers.origin)} may not publish here (http.allowedOrigins)`);
+      return false;
+    }
+    setCors(res, methods, origin);
+    return true;
+  }
+
+  /** Runs the authorize hook; a refusal is answered (401 with WWW-Authenticate, or 403) and false returned. */
+  private async authorized(req: IncomingMessage, res: ServerResponse, id: string): Promise<boolean> {
+    if (!this.options.authorize) return true;
+    try {
+      await this.options.authorize(req, id);
+      return true;
+    } catch (err) {
+      req.resume();
+      const code = err instanceof AvlocError ? err.code : 'INTERNAL';
+      const message = err instanceof Error ? err.message : String(err);
+      if (code === 'UNAUTHORIZED') sendText(res, 401, message, { 'WWW-Authenticate': 'Bearer realm="avloc"' });
+      else if (code === 'FORBIDDEN') sendText(res, 403, message);
+      else sendText(res, 500, `authorization failed: ${message}`);
+      return false;
+    }
+  }
 
   close(): Promise<void> {
     if (!this.closing) {

@@ -7,6 +7,8 @@ import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { extname, join, resolve, sep } from 'node:path';
+import { FULL_ACCESS, maySubscribe } from '../auth/grants.ts';
+import type { Grants } from '../auth/grants.ts';
 import { AvlocError, describeError } from '../errors.ts';
 import type { ErrorCode } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -27,6 +29,8 @@ interface Route {
 const STATUS_OF: Partial<Record<ErrorCode, number>> = {
   PROTOCOL_INVALID: 400,
   CONFIG_INVALID: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
   STREAM_NOT_FOUND: 404,
   STREAM_EXISTS: 409,
   CLOSED: 503,
@@ -129,10 +133,16 @@ export class Router {
     } catch (err) {
       const code = err instanceof AvlocError ? err.code : 'INTERNAL';
       const status = err instanceof AvlocError ? (STATUS_OF[err.code] ?? 500) : 500;
-      if (status >= 500) this.log.error('request failed', { url: req.url, error: describeError(err) });
+      if (status >= 500) this.log.error('request failed', { url: pathOf(req), error: describeError(err) });
+      if (status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="avloc"');
       sendError(res, status, code, err instanceof Error ? err.message : String(err));
     }
   }
+}
+
+/** The request's path, without its query (which may carry a token): what logs may show. */
+function pathOf(req: IncomingMessage): string {
+  return (req.url ?? '').split('?')[0] ?? '';
 }
 
 function split(path: string): string[] {
@@ -228,13 +238,20 @@ export interface ApiDeps {
   readonly version: string;
   /** Extra health fields (e.g. { ffmpeg: true }); `ok: false` here makes the answer 503. */
   readonly health?: () => Record<string, unknown>;
+  /** The caller's grants from its Bearer token; throws UNAUTHORIZED to refuse. Default: everything. */
+  readonly authorize?: (req: IncomingMessage) => Promise<Grants>;
 }
 
-/** GET /api/streams, GET /api/health, GET /metrics. */
+/**
+ * GET /api/streams (the streams the token may subscribe to), GET /api/health (public: liveness
+ * probes carry no token; it names no stream), GET /metrics (admin: its labels name every stream).
+ */
 export function registerApiRoutes(router: Router, deps: ApiDeps): void {
   const startedAt = Date.now();
-  router.route('GET', '/api/streams', (_req, res) => {
-    sendJson(res, 200, { streams: deps.streams() });
+  const grantsOf = deps.authorize ?? (async () => FULL_ACCESS);
+  router.route('GET', '/api/streams', async (req, res) => {
+    const grants = await grantsOf(req);
+    sendJson(res, 200, { streams: deps.streams().filter((s) => maySubscribe(grants, s.id)) });
   });
   router.route('GET', '/api/health', (_req, res) => {
     const extra = deps.health?.() ?? {};
@@ -248,7 +265,8 @@ export function registerApiRoutes(router: Router, deps: ApiDeps): void {
       ...extra,
     });
   });
-  router.route('GET', '/metrics', (_req, res) => {
+  router.route('GET', '/metrics', async (req, res) => {
+    if (!(await grantsOf(req)).admin) throw new AvlocError('FORBIDDEN', 'the token does not grant admin (needed for /metrics)');
     const text = deps.metrics.render();
     res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'content-length': Buffer.byteLength(text) });
     res.end(text);

@@ -104,11 +104,14 @@ class Session implements HubClient {
     readonly socket: HubSocket,
     heatmapLimit: number,
     controlLimit: number,
+    /** The streams this client's token lets it see at all (`*` included). */
+    readonly canSee: (streamId: string) => boolean,
   ) {
     this.queue = new ClientQueue(heatmapLimit, controlLimit);
   }
 
   wants(streamId: string): boolean {
+    if (!this.canSee(streamId)) return false;
     return this.all ? !this.excluded.has(streamId) : this.named.has(streamId);
   }
 
@@ -180,8 +183,9 @@ export class Hub {
 
   // ---- clients ------------------------------------------------------------------------------
 
-  addClient(socket: HubSocket): HubClient {
-    const s = new Session(this.nextId++, socket, this.heatmapLimit, this.controlLimit);
+  /** `canSee` limits what the client is sent, whatever it subscribes to (default: every stream). */
+  addClient(socket: HubSocket, canSee: (streamId: string) => boolean = () => true): HubClient {
+    const s = new Session(this.nextId++, socket, this.heatmapLimit, this.controlLimit, canSee);
     this.sessions.set(s.id, s);
     this.metrics?.clients.set({}, this.sessions.size);
     return s;
@@ -206,6 +210,10 @@ export class Hub {
       s.all = true;
       s.excluded.clear();
     } else {
+      const denied = streams.filter((id) => !s.canSee(id));
+      if (denied.length > 0) {
+        throw new AvlocError('FORBIDDEN', `the token does not grant subscribing to ${denied.slice(0, 3).map((id) => `"${id}"`).join(', ')}${denied.length > 3 ? ` and ${denied.length - 3} more` : ''}`);
+      }
       const fresh = streams.filter((id) => !s.named.has(id)).length;
       if (s.named.size + s.excluded.size + fresh > MAX_NAMED_STREAMS) throw tooManyNamed();
       for (const id of streams) {
@@ -215,7 +223,7 @@ export class Hub {
     }
     s.format = format;
     s.preview = preview;
-    this.enqueue(s, { type: 'streams', streams: this.listStreams() });
+    this.enqueue(s, { type: 'streams', streams: this.listStreams().filter((st) => s.canSee(st.id)) });
   }
 
   unsubscribe(client: HubClient, streams: StreamSelector): void {

@@ -45,6 +45,9 @@ export async function watchHeatmaps(opts: WatchOptions): Promise<void> {
   const client = await AvlocClient.connect(opts.url, { WebSocket: opts.WebSocket ?? (WebSocket as unknown as WebSocketConstructor) });
   client.subscribe(opts.streams, { format: 'binary', preview: false });
   let count = 0;
+  const shownUrl = new URL(opts.url);
+  if (shownUrl.searchParams.has('token')) shownUrl.searchParams.set('token', '…');   // a token is a credential: never print it
+  const shown = shownUrl.toString();
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       client.close();
@@ -59,7 +62,7 @@ export async function watchHeatmaps(opts: WatchOptions): Promise<void> {
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
     }
-    client.on('hello', (m) => out(`# connected to ${opts.url} (${m.protocol}, server ${m.server.version}, model ${m.model ? `${m.model.name} ${m.model.gridH}x${m.model.gridW}` : 'none'})`));
+    client.on('hello', (m) => out(`# connected to ${shown} (${m.protocol}, server ${m.server.version}, model ${m.model ? `${m.model.name} ${m.model.gridH}x${m.model.gridW}` : 'none'})`));
     client.on('streams', (m) => out(`# streams: ${m.streams.map((s) => `${s.id}(${s.state})`).join(' ') || '(none)'}`));
     client.on('stream.started', (m) => out(`# ${m.id} started (${m.kind})`));
     client.on('stream.info', (m) => out(`# ${m.id} info: audio=${m.hasAudio} video=${m.hasVideo}${m.videoCodec ? ` ${m.videoCodec}` : ''}${m.audioCodec ? ` ${m.audioCodec}` : ''}`));

@@ -10,6 +10,8 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { RawData, WebSocket } from 'ws';
+import { maySubscribe } from '../auth/grants.ts';
+import type { Grants } from '../auth/grants.ts';
 import { AvlocError, describeError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { createLogger } from '../log.ts';
@@ -35,6 +37,15 @@ export interface WsServerOptions {
    * stall the others.
    */
   readonly messageRate?: { readonly perSecond: number; readonly burst: number };
+  /**
+   * The grants of a connecting client, from the URL's `?token=` (browsers cannot set headers on a
+   * WebSocket); throwing refuses the upgrade (401 for UNAUTHORIZED). Default: every stream.
+   */
+  readonly authorize?: (token: string | undefined) => Promise<Grants>;
+  /** Whether the upgrade's Origin may connect (403 otherwise). Default: any. */
+  readonly originAllowed?: (req: IncomingMessage) => boolean;
+  /** Told of each refused upgrade (for metrics). */
+  readonly onRefused?: (status: number) => void;
   readonly serverVersion?: string;
   readonly model?: ModelInfo | null;
   readonly log?: Logger;
@@ -117,12 +128,52 @@ export class AvlocWsServer {
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req));
+    if (this.opts.originAllowed && !this.opts.originAllowed(req)) {
+      this.refuse(socket, 403, 'Forbidden', `origin ${String(req.headers.origin)} may not connect (http.allowedOrigins)`);
+      return;
+    }
+    const authorize = this.opts.authorize;
+    if (!authorize) {
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req, null));
+      return;
+    }
+    const token = url.searchParams.get('token') ?? undefined;
+    // Nothing listens for a reset on this socket until ws takes it over: without this, a peer
+    // that hangs up while its token is checked would be an unhandled 'error'.
+    socket.on('error', () => {});
+    authorize(token).then(
+      (grants) => {
+        if (socket.destroyed) return;
+        if (this.closing) {
+          socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+          return;
+        }
+        this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req, grants));
+      },
+      (err: unknown) => {
+        const code = err instanceof AvlocError ? err.code : 'INTERNAL';
+        if (code === 'UNAUTHORIZED') this.refuse(socket, 401, 'Unauthorized', describeError(err));
+        else if (code === 'FORBIDDEN') this.refuse(socket, 403, 'Forbidden', describeError(err));
+        else this.refuse(socket, 500, 'Internal Server Error', describeError(err));
+      },
+    );
   }
 
-  private accept(ws: WebSocket, req: IncomingMessage): void {
+  /** Answers an upgrade with an HTTP error and a one-line JSON body (`{ error: { code, message } }`). */
+  private refuse(socket: Duplex, status: number, text: string, message: string): void {
+    this.opts.onRefused?.(status);
+    this.log.debug('WebSocket upgrade refused', { status, message });
+    const code = status === 401 ? 'UNAUTHORIZED' : status === 403 ? 'FORBIDDEN' : 'INTERNAL';
+    const body = JSON.stringify({ error: { code, message } });
+    const auth = status === 401 ? 'WWW-Authenticate: Bearer realm="avloc"\r\n' : '';
+    socket.end(
+      `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\n${auth}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+  }
+
+  private accept(ws: WebSocket, req: IncomingMessage, grants: Grants | null): void {
     const hub = this.opts.hub;
-    const client = hub.addClient(ws);
+    const client = grants ? hub.addClient(ws, (id) => maySubscribe(grants, id)) : hub.addClient(ws);
     const conn: Conn = { ws, client, alive: true, tokens: this.rate.burst, countedAtMs: nowMs() };
     this.conns.add(conn);
     this.log.debug('client connected', { client: client.id, from: req.socket.remoteAddress });

@@ -96,9 +96,9 @@ export class ViewerApp {
   }
 
   /** Fetch the stream list over REST (first paint before the socket is up, and a periodic check). */
-  async refreshFromRest(baseUrl = location.origin): Promise<void> {
+  async refreshFromRest(baseUrl = location.origin, token?: string): Promise<void> {
     try {
-      const res = await fetch(`${baseUrl}/api/streams`, { cache: 'no-store' });
+      const res = await fetch(`${baseUrl}/api/streams`, { cache: 'no-store', ...(token ? { headers: { Authorization: `Bearer ${token}` } } : {}) });
       if (!res.ok) return;
       const body = (await res.json()) as { streams?: StreamSummary[] };
       if (Array.isArray(body.streams)) this.reconcile(body.streams);

@@ -2,8 +2,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AvlocError } from '../../errors.ts';
 
 /** CORS for a publishing page on another origin; Location and ETag must be readable by fetch(). */
-export function setCors(res: ServerResponse, methods: string): void {
-  res.setHeader('Access-Control-Allow-Origin', '*');
+export function setCors(res: ServerResponse, methods: string, origin = '*'): void {
+  res.setHeader('Access-Control-Allow-Origin', origin);
+  if (origin !== '*') res.setHeader('Vary', 'Origin');
   res.setHeader('Access-Control-Allow-Methods', methods);
   res.setHeader('Access-Control-Allow-Headers', 'Content-Type, Authorization, If-Match');
   res.setHeader('Access-Control-Expose-Headers', 'Location, ETag, Accept-Patch, Link');

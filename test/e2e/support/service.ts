@@ -16,12 +16,13 @@ export async function buildViewerInto(outdir: string): Promise<void> {
 export type RunningService = Awaited<ReturnType<typeof startServer>>;
 
 /** The real service on loopback with the random-weight fixture model; port 0 = any free port. */
-export async function startService(opts: { viewerDir: string; httpPort?: number }): Promise<RunningService> {
+export async function startService(opts: { viewerDir: string; httpPort?: number; authSecret?: string }): Promise<RunningService> {
   const config = configSchema.parse({
     http: { host: '127.0.0.1', port: opts.httpPort ?? 0 },
     rtmp: { host: '127.0.0.1', port: 0 },
     model: { dir: fileURLToPath(new URL('../../fixtures/avin-tiny-random', import.meta.url)), intraOpThreads: 1 },
     viewer: { dir: opts.viewerDir },
+    ...(opts.authSecret ? { auth: { secret: opts.authSecret } } : {}),
   });
   return startServer(config, createLogger('e2e', process.env.AVLOC_TEST_DEBUG ? 'debug' : 'warn'));
 }
