@@ -16,6 +16,8 @@ Usage:
                 [--max-batch N] [--max-wait-ms N] [--deadline-ms N] [--audio-cadence-ms N] [--no-preview] [--no-worker]
   avloc token   [--publish ID]... [--subscribe PATTERN]... [--admin] [--ttl SECONDS] [--subject NAME]
                 (signs a token with auth.secret / AVLOC_AUTH_SECRET; patterns may use *)
+  avloc publish SOURCE [RTMP_URL] [--loop] [--token T] [--seconds N]
+                (SOURCE: a media file, testsrc or camera; RTMP_URL default rtmp://localhost:1935/live/<name>)
   avloc watch   [WS_URL] [--stream ID] [--json] [--token T]
   avloc analyze FILE|URL [--out overlay.mp4] [--json track.jsonl] [--fps N] [--model DIR]
                 [--device cpu|cuda] [--max-batch N] [--overlay-height N] [--config FILE]
@@ -99,6 +101,34 @@ async function watch(args: string[]): Promise<void> {
     url: url.toString(),
     streams: values.stream && values.stream.length > 0 ? values.stream : '*',
     json: values.json === true,
+  });
+}
+
+async function publishCommand(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { loop: { type: 'boolean' }, token: { type: 'string' }, seconds: { type: 'string' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  const [source, url] = positionals;
+  if (source === undefined || positionals.length > 2) throw new AvlocError('CONFIG_INVALID', `publish needs a SOURCE (a media file, testsrc or camera) and at most one URL\n\n${USAGE}`);
+  const seconds = values.seconds === undefined ? undefined : Number(values.seconds);
+  if (seconds !== undefined && !(seconds > 0)) throw new AvlocError('CONFIG_INVALID', `--seconds must be a positive number, got "${values.seconds}"`);
+  const token = values.token ?? process.env.AVLOC_TOKEN;
+  const port = Number(process.env.AVLOC_HTTP_PORT);
+  const { publish } = await import('./media/publisher.ts');
+  const controller = new AbortController();
+  process.on('SIGINT', () => controller.abort());
+  process.on('SIGTERM', () => controller.abort());
+  await publish({
+    source,
+    ...(url !== undefined ? { url } : {}),
+    loop: values.loop === true,
+    ...(token ? { token } : {}),
+    ...(seconds !== undefined ? { seconds } : {}),
+    ...(port > 0 ? { httpPort: port } : {}),
+    signal: controller.signal,
   });
 }
 
@@ -216,6 +246,8 @@ async function main(argv: string[]): Promise<void> {
       return watch(rest);
     case 'token':
       return token(rest);
+    case 'publish':
+      return publishCommand(rest);
     case 'analyze':
       return analyze(rest);
     case undefined:

@@ -17,7 +17,7 @@ import type { Ingest, Source } from './ingest/source.ts';
 import { WhipIngest } from './ingest/whip-ingest.ts';
 import type { Logger } from './log.ts';
 import { Decoder } from './media/decoder.ts';
-import { resolveFfmpeg } from './media/ffmpeg-path.ts';
+import { chooseFfmpeg, ffmpegInfo } from './media/ffmpeg-path.ts';
 import { AudioCadence, audioCadence } from './pipeline/audio-cadence.ts';
 import { StreamCounterRegistry } from './pipeline/counters.ts';
 import { scheduleBatches, type SchedulerCore, type SchedulerInput } from './pipeline/scheduler.ts';
@@ -91,8 +91,16 @@ export async function startServer(config: Config, log: Logger): Promise<AvlocSer
   checkExposure({ http: config.http.host, ...(config.rtmp.enabled ? { rtmp: config.rtmp.host } : {}) }, auth.enabled, config.auth.allowAnonymous);
   if (auth.enabled) log.info('auth on: every door needs a token (avloc token)', { jwks: config.auth.jwksUrl ?? null, secret: config.auth.secret ? 'set' : 'unset' });
   else log.warn('auth off: anyone who can reach the listeners may publish and watch', { http: config.http.host, rtmp: config.rtmp.host });
-  const ffmpegPath = resolveFfmpeg();
-  log.info('ffmpeg', { path: ffmpegPath });
+  const ffmpeg = chooseFfmpeg();
+  const ffmpegPath = ffmpeg.path;
+  const ffInfo = ffmpegInfo(ffmpegPath);
+  log.info('ffmpeg', {
+    path: ffmpegPath,
+    via: ffmpeg.via,
+    version: ffInfo.version,
+    static: ffInfo.isStatic,
+    passedOver: ffmpeg.passedOver.map((c) => `${c.via}: ${c.rejected ?? ''}`),
+  });
   const localizer = await openLocalizer(config, log);
   const { card } = localizer;
   const model: ModelInfo = { name: card.name, gridH: card.visual.grid[0], gridW: card.visual.grid[1] };

@@ -371,9 +371,11 @@ export class RtmpIngest implements Ingest {
       this.refuse(s, `publisher of "${id}" rejected: ${refusal}`);
       return;
     }
-    // Read back over loopback unless we listen on one specific address only.
-    const h = this.opts.host;
-    const playHost = h === '0.0.0.0' || h === '::' || h === '' ? '127.0.0.1' : h.includes(':') ? `[${h}]` : h;
+    // Read back over loopback unless we listen on one specific address only; always an address,
+    // never a name (the npm-shipped ffmpeg cannot resolve one), taken from the bound socket.
+    const bound = this.server?.address();
+    const h = typeof bound === 'object' && bound ? bound.address : '127.0.0.1';
+    const playHost = h === '0.0.0.0' ? '127.0.0.1' : h === '::' ? '[::1]' : h.includes(':') ? `[${h}]` : h;
     const url = `rtmp://${playHost}:${this.boundPort}/${this.opts.app}/${id}?key=${this.playKey}`;
     const publisher: Publisher = {
       session: s,

@@ -1,13 +1,18 @@
-import { execFileSync } from 'node:child_process';
 import { accessSync, chmodSync, constants, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { delimiter, join } from 'node:path';
-import { AvlocError } from '../errors.ts';
+import { AvlocError, describeError } from '../errors.ts';
+import { ffmpegCaps, ffmpegInfo, missingCaps } from './ffmpeg-probe.ts';
+
+export { ffmpegInfo, parseFfmpegVersion } from './ffmpeg-probe.ts';
+export type { FfmpegInfo } from './ffmpeg-probe.ts';
 
 /**
- * Finds the ffmpeg binary. Order: $FFMPEG_PATH → ffmpeg-static (optional dependency, its download
- * often fails, so the file must really be there) → @ffmpeg-installer/ffmpeg (shipped inside the npm
- * tarball; npm may skip install scripts and leave it without +x, so we chmod it once) → `ffmpeg` on PATH.
+ * Finds the ffmpeg binary. Order: $FFMPEG_PATH (an explicit choice, used as it is) → an `ffmpeg`
+ * on PATH that is recent enough (4+) and has what the service needs (ffmpeg-probe.ts REQUIRED):
+ * the user's or the distribution's current build → ffmpeg-static (optional dependency; its download
+ * often fails, so the file must really be there) → @ffmpeg-installer/ffmpeg (a 2018 static build
+ * inside the npm tarball, the fallback that is always there; npm may leave it without +x, so we chmod it).
  */
 export interface FfmpegCandidate {
   readonly via: 'FFMPEG_PATH' | 'ffmpeg-static' | '@ffmpeg-installer/ffmpeg' | 'PATH';
@@ -21,6 +26,20 @@ export interface ResolveFfmpegOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Module resolver (tests replace it to simulate absent packages). */
   readonly requireModule?: (id: string) => unknown;
+  /** Why an ffmpeg on PATH may not be used, or null (tests replace the real probe). */
+  readonly checkUsable?: (path: string) => string | null;
+}
+
+/** A PATH ffmpeg is used when it runs, is 4.0 or newer (or a git build) and has REQUIRED. */
+export function pathFfmpegProblem(path: string): string | null {
+  try {
+    const info = ffmpegInfo(path);
+    if (info.major !== null && info.major < 4) return `version ${info.version} is older than 4`;
+    const missing = missingCaps(ffmpegCaps(path));
+    return missing.length > 0 ? `lacks ${missing.join(', ')}` : null;
+  } catch (err) {
+    return `does not run (${describeError(err)})`;
+  }
 }
 
 const require = createRequire(import.meta.url);
@@ -88,6 +107,12 @@ export function ffmpegCandidates(options: ResolveFfmpegOptions = {}): FfmpegCand
     // An explicit choice that is broken must not silently fall through to another binary.
     return out;
   }
+  const p = onPath(env);
+  if (p === null) out.push({ via: 'PATH', path: null, rejected: 'no ffmpeg on PATH' });
+  else {
+    const why = (options.checkUsable ?? pathFfmpegProblem)(p);
+    out.push(why ? { via: 'PATH', path: p, rejected: why } : { via: 'PATH', path: p });
+  }
   const st = packagePath(req, 'ffmpeg-static');
   if (st === null) out.push({ via: 'ffmpeg-static', path: null, rejected: 'package not installed' });
   else {
@@ -100,53 +125,37 @@ export function ffmpegCandidates(options: ResolveFfmpegOptions = {}): FfmpegCand
     const why = ensureExecutable(inst);
     out.push(why ? { via: '@ffmpeg-installer/ffmpeg', path: inst, rejected: why } : { via: '@ffmpeg-installer/ffmpeg', path: inst });
   }
-  const p = onPath(env);
-  out.push(p ? { via: 'PATH', path: p } : { via: 'PATH', path: null, rejected: 'no ffmpeg on PATH' });
   return out;
 }
 
-/** The ffmpeg binary to run, or FFMPEG_NOT_FOUND listing every place tried and why it failed. */
-export function resolveFfmpeg(options: ResolveFfmpegOptions = {}): string {
-  const candidates = ffmpegCandidates(options);
-  for (const c of candidates) {
-    if (!c.rejected && c.path) return c.path;
-  }
-  const tried = candidates.map((c) => `${c.via}${c.path ? ` (${c.path})` : ''}: ${c.rejected ?? '?'}`).join('; ');
-  throw new AvlocError('FFMPEG_NOT_FOUND', `no usable ffmpeg binary; tried ${tried}`);
-}
-
-export interface FfmpegInfo {
+export interface FfmpegChoice {
   readonly path: string;
-  /** e.g. "5.1.6-0+deb12u1" or "N-47683-g0e8eb07980-static". */
-  readonly version: string;
-  /** Major version when the version string has one (git builds do not). */
-  readonly major: number | null;
-  /** The first line of `ffmpeg -version`. */
-  readonly banner: string;
+  readonly via: FfmpegCandidate['via'];
+  /** The candidates before it and why each was passed over (what the start-up log says). */
+  readonly passedOver: readonly FfmpegCandidate[];
 }
 
-const infoCache = new Map<string, FfmpegInfo>();
+const choiceCache = new Map<string, FfmpegChoice>();
 
-/** Parses the first line of `ffmpeg -version` (pure; exported for tests). */
-export function parseFfmpegVersion(path: string, output: string): FfmpegInfo {
-  const banner = output.split('\n', 1)[0]?.trim() ?? '';
-  const m = /ffmpeg version (\S+)/.exec(banner);
-  const version = m?.[1] ?? 'unknown';
-  const major = /^n?(\d+)\./.exec(version);
-  return { path, version, major: major?.[1] ? Number(major[1]) : null, banner };
-}
-
-/** Runs `<path> -version` once per path and caches the answer (FFMPEG_NOT_FOUND when it cannot run). */
-export function ffmpegInfo(path: string): FfmpegInfo {
-  const hit = infoCache.get(path);
+/** The ffmpeg to run and why, or FFMPEG_NOT_FOUND listing every place tried and why it failed. */
+export function chooseFfmpeg(options: ResolveFfmpegOptions = {}): FfmpegChoice {
+  // The real environment's answer is asked once per process (it probes binaries); tests pass options.
+  const key = Object.keys(options).length === 0 ? `${process.env.FFMPEG_PATH ?? ''}|${process.env.PATH ?? ''}` : null;
+  const hit = key === null ? undefined : choiceCache.get(key);
   if (hit) return hit;
-  let out: string;
-  try {
-    out = execFileSync(path, ['-hide_banner', '-version'], { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'pipe'] });
-  } catch (err) {
-    throw new AvlocError('FFMPEG_NOT_FOUND', `${path} -version failed`, { cause: err });
+  const candidates = ffmpegCandidates(options);
+  const at = candidates.findIndex((c) => !c.rejected && c.path);
+  const chosen = candidates[at];
+  if (!chosen?.path) {
+    const tried = candidates.map((c) => `${c.via}${c.path ? ` (${c.path})` : ''}: ${c.rejected ?? '?'}`).join('; ');
+    throw new AvlocError('FFMPEG_NOT_FOUND', `no usable ffmpeg binary; tried ${tried}`);
   }
-  const info = parseFfmpegVersion(path, out);
-  infoCache.set(path, info);
-  return info;
+  const choice = { path: chosen.path, via: chosen.via, passedOver: candidates.slice(0, at) };
+  if (key !== null) choiceCache.set(key, choice);
+  return choice;
+}
+
+/** The ffmpeg binary to run (see chooseFfmpeg). */
+export function resolveFfmpeg(options: ResolveFfmpegOptions = {}): string {
+  return chooseFfmpeg(options).path;
 }

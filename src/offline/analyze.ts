@@ -8,6 +8,7 @@ import { BatchRunner } from '../inference/batch-runner.ts';
 import type { Logger } from '../log.ts';
 import { Decoder } from '../media/decoder.ts';
 import { resolveFfmpeg } from '../media/ffmpeg-path.ts';
+import { urlForFfmpeg } from '../media/resolve-host.ts';
 import { AudioCadence } from '../pipeline/audio-cadence.ts';
 import { StreamCounterRegistry } from '../pipeline/counters.ts';
 import { nowMs, type AvWindow, type FrameJob } from '../pipeline/types.ts';
@@ -104,7 +105,8 @@ export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeSummary>
   if (opts.signal?.aborted) throw aborted();
 
   const ffmpegPath = resolveFfmpeg();
-  const source = fileSource(opts.input);
+  // A URL's host goes to ffmpeg as an address when the binary cannot resolve names (resolve-host.ts).
+  const source = fileSource(await urlForFfmpeg(opts.input, ffmpegPath));
   // Refuse unreadable, video-less and silent inputs before any output file exists.
   const probe = await probeInput(ffmpegPath, source.ffmpegInput, opts.input);
   const localizer = await openLocalizer(config, log);
