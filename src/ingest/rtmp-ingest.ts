@@ -101,6 +101,14 @@ interface NmsParser {
  */
 export const RTMP_LIMITS = { chunkStreams: 64, messageBytesBeforePublish: 64 * 1024, messageBytes: 8 * 1024 * 1024 } as const;
 
+/**
+ * What a connection that is not yet publishing or playing may hold: RTMP's handshake is 3 KiB and
+ * its connect / createStream / publish commands well under 1 KiB each, so a peer past the byte
+ * budget is not a client. At most `perAddress` such connections from one address and `total` in
+ * all: a flood of connections that never get anywhere cannot stall accept or hold memory.
+ */
+export const HANDSHAKE_LIMITS = { bytes: 256 * 1024, perAddress: 8, total: 128 } as const;
+
 /** Media a publisher may send while its token is being checked (metadata, sequence headers, a keyframe). */
 export const PENDING_LIMITS = { packets: 256, bytes: 8 * 1024 * 1024 } as const;
 
@@ -155,8 +163,14 @@ export class RtmpIngest implements Ingest {
   badConnections = 0;
   /** Sockets whose session got as far as publish or play (the handshake deadline spares them). */
   private readonly started = new WeakSet<net.Socket>();
+  private readonly uncounters = new WeakMap<net.Socket, () => void>();
   /** Players cut off because more than relayLimitBytes waited for them (see boundRelay). */
   relayOverflows = 0;
+  /** Connections refused or closed by HANDSHAKE_LIMITS (too many from one address or in all, over the byte budget). */
+  handshakeRefusals = 0;
+  /** Connections not yet publishing or playing, by remote address. */
+  private readonly handshaking = new Map<string, number>();
+  private handshakingTotal = 0;
 
   constructor(options: RtmpIngestOptions = {}) {
     this.opts = { port: options.port ?? 1935, host: options.host ?? '0.0.0.0', app: options.app ?? 'live', idleTimeoutMs: options.idleTimeoutMs ?? 30_000, handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000, relayLimitBytes: options.relayLimitBytes ?? 4 * 1024 * 1024, admit: options.admit, authorize: options.authorize };
@@ -248,12 +262,46 @@ export class RtmpIngest implements Ingest {
       socket.destroy();
       return;
     }
+    const address = socket.remoteAddress ?? '?';
+    const fromHere = this.handshaking.get(address) ?? 0;
+    if (fromHere >= HANDSHAKE_LIMITS.perAddress || this.handshakingTotal >= HANDSHAKE_LIMITS.total) {
+      this.handshakeRefusals++;
+      if (this.handshakeRefusals % 100 === 1) {
+        this.log.warn('refusing RTMP connections: too many not yet publishing or playing', { remote: address, fromAddress: fromHere, total: this.handshakingTotal, refused: this.handshakeRefusals });
+      }
+      socket.destroy();
+      return;
+    }
+    this.handshaking.set(address, fromHere + 1);
+    this.handshakingTotal++;
+    let counted = true;
+    // Leaves the handshake count when it publishes or plays (started), or closes first.
+    const uncount = (): void => {
+      if (!counted) return;
+      counted = false;
+      this.handshakingTotal--;
+      const n = (this.handshaking.get(address) ?? 1) - 1;
+      if (n <= 0) this.handshaking.delete(address);
+      else this.handshaking.set(address, n);
+    };
+    this.uncounters.set(socket, uncount);
+    socket.once('close', uncount);
+    let received = 0;
     // NMS parses inside its socket 'data' listener without a try/catch; a throw there (garbage
     // that gets past the handshake) would be an uncaught exception. Guard that listener.
     const on = socket.on.bind(socket);
     const guarded = (event: string | symbol, listener: (...args: never[]) => void): net.Socket => {
       if (event !== 'data') return on(event as 'data', listener as (b: Buffer) => void);
       return on('data', (data: Buffer) => {
+        if (counted) {
+          received += data.length;
+          if (received > HANDSHAKE_LIMITS.bytes) {
+            this.handshakeRefusals++;
+            this.log.warn('closing RTMP connection that sent too much before publishing or playing', { remote: `${socket.remoteAddress}:${socket.remotePort}`, bytes: received });
+            socket.destroy();
+            return;
+          }
+        }
         try {
           (listener as (b: Buffer) => void)(data);
         } catch (err) {
@@ -315,7 +363,7 @@ export class RtmpIngest implements Ingest {
   }
 
   private readonly onPrePublish = (s: NmsSession): void => {
-    if (s.socket) this.started.add(s.socket);
+    this.markStarted(s);
     const broadcast = this.ctx?.broadcasts.get(s.streamPath);
     // We report `ended` as soon as the publisher leaves, so NMS's 30 s "resume" window would only
     // hold the path hostage: a camera that reconnects is a new stream for us.
@@ -428,7 +476,7 @@ export class RtmpIngest implements Ingest {
   }
 
   private readonly onPrePlay = (s: NmsSession): void => {
-    if (s.socket) this.started.add(s.socket);
+    this.markStarted(s);
     if (s.streamApp !== this.opts.app) this.refuse(s, `play from app "${s.streamApp}" rejected (only "${this.opts.app}" is served)`);
     else if (!this.isOwnPlayer(s)) this.refuse(s, `play of "${s.streamName}" rejected: playing is for the service's own decoders`);
     // NMS would park a player of an absent stream until someone publishes; a decoder still
@@ -463,6 +511,13 @@ export class RtmpIngest implements Ingest {
       }
       send(buffer);
     };
+  }
+
+  /** The connection got as far as publish or play: past the handshake deadline, budget and counts. */
+  private markStarted(s: NmsSession): void {
+    if (!s.socket) return;
+    this.started.add(s.socket);
+    this.uncounters.get(s.socket)?.();
   }
 
   private isOwnPlayer(s: NmsSession): boolean {

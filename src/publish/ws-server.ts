@@ -30,6 +30,8 @@ export interface WsServerOptions {
   readonly pingIntervalMs?: number;
   /** Most simultaneous connections (default 256); more are refused with HTTP 503. */
   readonly maxClients?: number;
+  /** Most simultaneous connections from one remote address (default 32); more are refused with HTTP 429. */
+  readonly maxClientsPerAddress?: number;
   /**
    * Messages a connection may send per second on average (default 20), with bursts of `burst`
    * (default 50). Past it the connection is closed with 1008 before the message is even parsed:
@@ -66,6 +68,9 @@ export class AvlocWsServer {
   private readonly path: string;
   private readonly maxBytes: number;
   private readonly maxClients: number;
+  private readonly maxPerAddress: number;
+  /** Open connections (and upgrades being authorized) by remote address. */
+  private readonly perAddress = new Map<string, number>();
   private readonly rate: { readonly perSecond: number; readonly burst: number };
   private readonly log: Logger;
   private readonly timer: ReturnType<typeof setInterval> | undefined;
@@ -76,6 +81,7 @@ export class AvlocWsServer {
     this.path = opts.path ?? '/ws';
     this.maxBytes = opts.maxMessageBytes ?? 16 * 1024;
     this.maxClients = opts.maxClients ?? 256;
+    this.maxPerAddress = opts.maxClientsPerAddress ?? 32;
     this.rate = opts.messageRate ?? { perSecond: 20, burst: 50 };
     this.log = opts.log ?? createLogger('ws');
     // noServer: we route upgrades ourselves so other paths (none today) stay free for others.
@@ -128,6 +134,14 @@ export class AvlocWsServer {
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
+    const address = req.socket.remoteAddress ?? '?';
+    if ((this.perAddress.get(address) ?? 0) >= this.maxPerAddress) {
+      this.opts.onRefused?.(429);
+      socket.end('HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    this.track(address, +1);
+    socket.once('close', () => this.track(address, -1));
     if (this.opts.originAllowed && !this.opts.originAllowed(req)) {
       this.refuse(socket, 403, 'Forbidden', `origin ${String(req.headers.origin)} may not connect (http.allowedOrigins)`);
       return;
@@ -157,6 +171,12 @@ export class AvlocWsServer {
         else this.refuse(socket, 500, 'Internal Server Error', describeError(err));
       },
     );
+  }
+
+  private track(address: string, delta: number): void {
+    const n = (this.perAddress.get(address) ?? 0) + delta;
+    if (n <= 0) this.perAddress.delete(address);
+    else this.perAddress.set(address, n);
   }
 
   /** Answers an upgrade with an HTTP error and a one-line JSON body (`{ error: { code, message } }`). */

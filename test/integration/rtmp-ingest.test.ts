@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { after, test } from 'node:test';
 import { firstValueFrom, filter, take, toArray, timeout } from 'rxjs';
-import { RtmpIngest } from '../../src/ingest/rtmp-ingest.ts';
+import { HANDSHAKE_LIMITS, RtmpIngest } from '../../src/ingest/rtmp-ingest.ts';
 import type { Source, SourceEvent } from '../../src/ingest/source.ts';
 import { createLogger } from '../../src/log.ts';
 import { Decoder } from '../../src/media/decoder.ts';
@@ -359,6 +359,45 @@ test('regression: a peer that handshakes and then only dribbles bytes is closed 
     assert.equal(pub.exitCode, null, 'a publisher that publishes in time outlives the deadline');
     pub.kill('SIGKILL');
   } finally {
+    await ingest.close();
+  }
+});
+
+test('a flood of connections that never publish is bounded per address, and a flood of bytes before publishing is cut off', { timeout: 30_000 }, async () => {
+  const ingest = new RtmpIngest({ port: 0, host: '127.0.0.1', logger: createLogger('test', 'error') });
+  await ingest.start();
+  const held: net.Socket[] = [];
+  try {
+    // HANDSHAKE_LIMITS.perAddress idle connections from this address are held (until the handshake deadline)...
+    for (let i = 0; i < HANDSHAKE_LIMITS.perAddress; i++) {
+      const s = net.connect(ingest.port, '127.0.0.1');
+      s.on('error', () => undefined);
+      held.push(s);
+      await new Promise((r) => s.once('connect', r));
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    // ...the next one is closed at once, before NMS sees it.
+    const extra = await rawPeer(ingest.port, () => undefined, 5000);
+    assert.ok(extra.closed && extra.afterMs < 1000, `refused at once (${JSON.stringify(extra)})`);
+    assert.ok(ingest.handshakeRefusals >= 1);
+    for (const s of held.splice(0)) s.destroy();
+    await new Promise((r) => setTimeout(r, 200));
+    // A peer that handshakes and then streams zeros (parseable, never a command) past the byte budget.
+    let pump: ReturnType<typeof setInterval> | undefined;
+    const before = ingest.handshakeRefusals;
+    const flood = await rawPeer(ingest.port, (s) => {
+      pump = setInterval(() => s.write(Buffer.alloc(64 * 1024)), 5);
+    }, 10_000);
+    clearInterval(pump);
+    assert.ok(flood.closed && flood.afterMs < 5000, `cut off (${JSON.stringify(flood)})`);
+    assert.ok(ingest.handshakeRefusals > before || ingest.badConnections > 0, 'counted');
+    // The slots are free again: a real publisher gets in.
+    const startedP = nextEvent(ingest, 'started');
+    const pub = publish(`rtmp://127.0.0.1:${ingest.port}/live/after-flood`);
+    await startedP;
+    pub.kill('SIGKILL');
+  } finally {
+    for (const s of held) s.destroy();
     await ingest.close();
   }
 });

@@ -16,8 +16,10 @@ describe('live service (RTMP → heatmaps over WebSocket)', () => {
   const publishers: Publisher[] = [];
 
   before(async () => {
-    // A batching window wide enough that two 15 fps streams share batches on a loaded machine.
-    server = await startTestServer({ pipeline: { maxWaitMs: 40 }, preview: { height: 720 } });
+    // A batching window wide enough that two 15 fps streams share batches on a loaded machine; a preview
+    // with every frame (maxFps 0): with a cap equal to the stream's rate, ms-rounded FLV timestamps put two
+    // frames in one slot now and then, and that frame rightly has none.
+    server = await startTestServer({ pipeline: { maxWaitMs: 40 }, preview: { height: 720, maxFps: 0 } });
     client = await connectClient(server);
     client.subscribe('*', { format: 'binary', preview: true });
   });

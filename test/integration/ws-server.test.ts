@@ -104,3 +104,34 @@ test('regression: a client flooding messages is closed with 1008 and the others 
     await rig.close();
   }
 });
+
+test('one address may hold at most maxClientsPerAddress connections; past it the upgrade gets 429, and a freed slot is usable', async () => {
+  const rig = await startRig({}, { maxClientsPerAddress: 3 });
+  const open = (): Promise<WebSocket | number> =>
+    new Promise((resolve) => {
+      const ws = new WebSocket(rig.url);
+      ws.once('open', () => resolve(ws));
+      ws.once('unexpected-response', (_req, res) => {
+        resolve(res.statusCode ?? 0);
+        res.resume();
+        ws.terminate();
+      });
+      ws.on('error', () => undefined);
+    });
+  try {
+    const first = await Promise.all([open(), open(), open()]);
+    assert.ok(first.every((w) => w instanceof WebSocket), 'three connections from one address');
+    assert.equal(await open(), 429);
+    const one = first[0] as WebSocket;
+    await new Promise<void>((r) => {
+      one.once('close', () => r());
+      one.close();
+    });
+    while (rig.wss.clientCount > 2) await new Promise((r) => setTimeout(r, 5));
+    const again = await open();
+    assert.ok(again instanceof WebSocket, 'the slot was freed');
+    for (const w of [...first.slice(1), again]) (w as WebSocket).close();
+  } finally {
+    await rig.close();
+  }
+});
