@@ -13,7 +13,8 @@ const USAGE = `avloc — real-time sound-source localization for live camera str
 Usage:
   avloc serve   [--config FILE] [--model DIR] [--device cpu|cuda] [--http-port N] [--rtmp-port N]
                 [--http-host ADDR] [--rtmp-host ADDR] [--allow-anonymous]
-                [--max-batch N] [--max-wait-ms N] [--deadline-ms N] [--audio-cadence-ms N] [--no-preview] [--no-worker]
+                [--max-batch N] [--max-wait-ms N] [--deadline-ms N] [--audio-cadence-ms N] [--max-fps-per-stream N]
+                [--no-preview] [--no-worker]
   avloc token   [--publish ID]... [--subscribe PATTERN]... [--admin] [--ttl SECONDS] [--subject NAME]
                 (signs a token with auth.secret / AVLOC_AUTH_SECRET; patterns may use *)
   avloc publish SOURCE [RTMP_URL] [--loop] [--token T] [--seconds N]
@@ -42,6 +43,7 @@ const SERVE_FLAGS: Record<string, { key: string; type: 'string' | 'boolean'; num
   'max-wait-ms': { key: 'pipeline.maxWaitMs', type: 'string', number: true },
   'deadline-ms': { key: 'pipeline.deadlineMs', type: 'string', number: true },
   'audio-cadence-ms': { key: 'pipeline.audioCadenceMs', type: 'string', number: true },
+  'max-fps-per-stream': { key: 'pipeline.maxFpsPerStream', type: 'string', number: true },
   'intra-op-threads': { key: 'model.intraOpThreads', type: 'string', number: true },
   'no-preview': { key: 'preview.enabled', type: 'boolean', invert: true },
   'no-worker': { key: 'model.worker', type: 'boolean', invert: true },

@@ -181,6 +181,7 @@ export async function startServer(config: Config, log: Logger): Promise<AvlocSer
       sampleRate: card.audio.sampleRate,
       previewHeight: config.preview.enabled ? config.preview.height : null,
       ...(config.preview.maxFps > 0 ? { previewFps: config.preview.maxFps } : {}),
+      ...(config.pipeline.maxFpsPerStream > 0 ? { selectFps: config.pipeline.maxFpsPerStream } : {}),
       ffmpegPath,
       logger: log.child(`decoder:${source.id}`),
     });

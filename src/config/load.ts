@@ -31,6 +31,7 @@ const ENV_KEYS: Record<string, string> = {
   AVLOC_INTRA_OP_THREADS: 'model.intraOpThreads',
   AVLOC_MAX_BATCH: 'pipeline.maxBatch',
   AVLOC_MAX_STREAMS: 'limits.maxStreams',
+  AVLOC_MAX_FPS_PER_STREAM: 'pipeline.maxFpsPerStream',
   AVLOC_MAX_WAIT_MS: 'pipeline.maxWaitMs',
   AVLOC_DEADLINE_MS: 'pipeline.deadlineMs',
   AVLOC_AUDIO_CADENCE_MS: 'pipeline.audioCadenceMs',

@@ -49,6 +49,12 @@ export const configSchema = z
         deadlineMs: z.number().min(10).max(60_000).default(1000),
         /** Media time between two audio-embedding updates of a stream. */
         audioCadenceMs: z.number().min(1).max(10_000).default(250),
+        /**
+         * At most this many analyzed frames per second per stream (0: every frame the model keeps up
+         * with). Frames past it leave the decoder right after decoding: no scaling, colour conversion,
+         * preview or pipe copy is spent on them (the H.264 decode itself still runs).
+         */
+        maxFpsPerStream: z.number().min(0).max(240).default(0),
         /** How long a frame may wait for the audio up to its presentation time. */
         avSyncMaxWaitMs: z.number().min(0).max(5000).default(250),
       })

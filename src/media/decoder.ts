@@ -79,7 +79,7 @@ export interface DecoderOptions {
   readonly previewQuality?: number;
   /** At most this many previews per second (live); omit for a preview with every frame. */
   readonly previewFps?: number;
-  /** Offline `--fps N`: decode everything, deliver only the first frame of each 1/N s slot (see decoder-args). */
+  /** Deliver only the first frame of each 1/N s slot (offline `--fps N`, live pipeline.maxFpsPerStream; see decoder-args). */
   readonly selectFps?: number;
   /** Audio chunk length (default 20 ms). */
   readonly audioChunkMs?: number;
