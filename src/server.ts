@@ -36,7 +36,7 @@ import { AvlocWsServer } from './publish/ws-server.ts';
  *   RTMP / WHIP ─▶ Source ─▶ Decoder ─▶ av-sync ─▶ audio cadence ─┘   (one for all streams)
  *
  * A stream's chain is created when its publisher arrives and torn down when it leaves or breaks;
- * one broken stream never touches the others (ARCHITECTURE rules 5, 6).
+ * one broken stream never touches the others (docs/ARCHITECTURE.md, rules 5 and 6).
  */
 export interface AvlocServer {
   readonly httpPort: number;

@@ -4,7 +4,7 @@
 //   node models/avloc_corpus/time_visual.mjs <bundleDir> [--runs 200] [--threads 2]
 //
 // Prints JSON: median / p90 / mean ms per frame after 20 warm-up runs. Also times audio.onnx once
-// per run set, since its cadence is separate (MODEL_CONTRACT.md).
+// per run set, since its cadence is separate (docs/MODEL_CONTRACT.md).
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join, resolve, dirname } from "node:path";

@@ -17,7 +17,7 @@
 Training mode (as the official AVParis): resize to (S*256/224)^2, random S crop, random
 horizontal flip; audio = a random window of the clip. Eval mode (official Testset): resize to
 S x S; audio = the centred window ("center"), the last one ("last"), or the one ending at
-``audio_end``. Clips shorter than the window are zero-padded on the left (MODEL_CONTRACT.md).
+``audio_end``. Clips shorter than the window are zero-padded on the left (docs/MODEL_CONTRACT.md).
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Export an AVIN model to a bundle (MODEL_CONTRACT.md): visual.onnx, audio.onnx, model.json.
+"""Export an AVIN model to a bundle (docs/MODEL_CONTRACT.md): visual.onnx, audio.onnx, model.json.
 
   visual.onnx  image uint8 [B, H, W, 3] -> features float32 [B, C, h, w] (L2-normalised on C)
                cast, /255, ImageNet mean/std and NHWC->NCHW happen inside the graph

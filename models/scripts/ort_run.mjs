@@ -6,7 +6,7 @@
 // <ioDir>/image.u8      uint8  [N, H, W, 3]  (H, W from model.json)
 // <ioDir>/waveform.f32  float32 [N, T]        (T = sampleRate * windowSeconds), little-endian
 // writes <ioDir>/features.f32 [N, C, h, w], embedding.f32 [N, C], heatmap.f32 [N, h, w], ort.json
-// heatmap[b, y, x] = sum_c features[b, c, y, x] * embedding[b, c]  (MODEL_CONTRACT.md)
+// heatmap[b, y, x] = sum_c features[b, c, y, x] * embedding[b, c]  (docs/MODEL_CONTRACT.md)
 import { readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join, resolve, dirname } from "node:path";

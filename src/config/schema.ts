@@ -28,7 +28,7 @@ export const configSchema = z
       .default({}),
     model: z
       .object({
-        /** A model bundle folder (MODEL_CONTRACT.md). Relative paths resolve against the working directory. */
+        /** A model bundle folder (docs/MODEL_CONTRACT.md). Relative paths resolve against the working directory. */
         dir: z.string().default('models/avin-synth'),
         device: z.enum(['cpu', 'cuda']).default('cpu'),
         /** Threads inside one ONNX Runtime op; 0 lets ORT pick. */

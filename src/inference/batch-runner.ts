@@ -9,7 +9,7 @@ import type { Localizer } from './localizer.ts';
  *     has no embedding yet (it uses its own audio rather than none);
  *  2. the visual graph on all frames as one batch;
  *  3. heatmap + peak per frame, against its stream's latest embedding as of that frame
- *     (ARCHITECTURE rule 4).
+ *     (docs/ARCHITECTURE.md, rule 4).
  * Timings per result: waitMs = dispatch − enqueuedAt, inferenceMs = time in the ORT calls of this
  * batch, decodeMs = decodedAt − captureAt (0 when capture time is unknown).
  *
@@ -124,7 +124,7 @@ export class BatchRunner {
     }
   }
 
-  /** The stream ended: free its embedding (ARCHITECTURE rule 5). */
+  /** The stream ended: free its embedding (docs/ARCHITECTURE.md, rule 5). */
   forget(streamId: string): void {
     this.embeddings.delete(streamId);
     if (this.active.has(streamId)) this.endedWhileActive.add(streamId);

@@ -5,7 +5,7 @@ import { AvlocError } from '../errors.ts';
 import { describeCardIssues, modelCardSchema, windowSamples, type ModelCard } from './model-card.ts';
 
 /**
- * Loads a model bundle (MODEL_CONTRACT.md): reads and validates model.json, opens both graphs and
+ * Loads a model bundle (docs/MODEL_CONTRACT.md): reads and validates model.json, opens both graphs and
  * checks them against the card — names, dtypes, ranks and static dims from the session metadata,
  * then one batch-1 probe run per graph whose output shapes must match the card exactly (metadata
  * can leave dims symbolic; the probe cannot). Every rejection is a MODEL_INVALID AvlocError whose

@@ -3,7 +3,7 @@ import type { Peak } from '../pipeline/types.ts';
 import type { SoundingCard } from './model-card.ts';
 
 /**
- * The heatmap of MODEL_CONTRACT "Heatmap": heatmap[y, x] = Σ_c features[c, y, x] · embedding[c],
+ * The heatmap of docs/MODEL_CONTRACT.md "Heatmap": heatmap[y, x] = Σ_c features[c, y, x] · embedding[c],
  * a cosine similarity on the h×w grid (both inputs L2-normalised by the graphs). No display
  * normalisation here — that is the consumer's choice. Pure functions; `out` lets callers reuse buffers.
  */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * The schema of a bundle's model.json (MODEL_CONTRACT.md, version 1). Every field the contract
+ * The schema of a bundle's model.json (docs/MODEL_CONTRACT.md, version 1). Every field the contract
  * lists is required; extra fields are kept (passthrough) so bundles can say more. Types come from
  * the schema, so what is checked and what the code sees cannot drift apart.
  */

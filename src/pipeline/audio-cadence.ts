@@ -2,7 +2,7 @@ import { map, type OperatorFunction } from 'rxjs';
 import { nowMs, type AvWindow, type FrameJob } from './types.ts';
 
 /**
- * Decides, per job, whether its audio refreshes the stream's audio embedding (ARCHITECTURE rule 4):
+ * Decides, per job, whether its audio refreshes the stream's audio embedding (docs/ARCHITECTURE.md, rule 4):
  * the embedding of a trailing window changes slowly, so it is recomputed every `everyMs` of media
  * time (default 250) and shared by the frames in between. Always refreshes:
  *  - the first job of a stream (there is no embedding yet);

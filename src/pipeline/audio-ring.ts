@@ -81,7 +81,7 @@ export class AudioRing {
 
   /**
    * Exactly T samples covering [end - T, end) where end = sampleAt(ptsMs): the window ending at that
-   * pts (MODEL_CONTRACT "Audio window alignment"). Positions before 0, not yet arrived, or already
+   * pts (docs/MODEL_CONTRACT.md "Audio window alignment"). Positions before 0, not yet arrived, or already
    * overwritten read as zeros. Writes into `out` when given (it must hold T samples).
    */
   windowEndingAt(ptsMs: number, out?: Float32Array): Float32Array {

@@ -8,7 +8,7 @@ import { WakeTimer } from './wake-timer.ts';
 
 /**
  * Joins one stream's frames and audio into AvWindows: the window for a frame at pts t is the
- * windowSeconds of audio that ends at t (MODEL_CONTRACT "Audio window alignment"; causal).
+ * windowSeconds of audio that ends at t (docs/MODEL_CONTRACT.md "Audio window alignment"; causal).
  *
  * A frame can arrive before the audio up to its pts (decoders interleave video and audio packets
  * with some slack). Such a frame waits, with these bounds:

@@ -5,7 +5,7 @@ import type { StreamCounters } from './types.ts';
  * `skipped`; the scheduler counts `skipped`, `dropped`, `analyzed`) and read by publish/ for messages
  * and metrics.
  *
- * Bound: one entry per live stream. `open` creates, `delete` frees (ARCHITECTURE rule 5); `bump` on an
+ * Bound: one entry per live stream. `open` creates, `delete` frees (docs/ARCHITECTURE.md, rule 5); `bump` on an
  * unknown stream is a no-op, so a batch that finishes after its stream ended cannot resurrect it.
  */
 export type CounterName = keyof StreamCounters;

@@ -18,7 +18,7 @@ import { WakeTimer } from './wake-timer.ts';
  *  - While the runner is busy (maxInFlight batches out, default 1), jobs wait in their slots.
  *  - A DEADLINE: a job that has waited deadlineMs since it entered is dropped as stale (`dropped`).
  *    A batch whose runner fails counts its jobs as `dropped` too; the service goes on.
- *  - A stream that ends loses its slot, its counters and any owed refresh (ARCHITECTURE rule 5).
+ *  - A stream that ends loses its slot, its counters and any owed refresh (docs/ARCHITECTURE.md, rule 5).
  *
  * Bounds: slots ≤ live streams; in flight ≤ maxInFlight × maxBatchSize jobs; one timer.
  * An audio refresh (FrameJob.refreshAudio) is never lost: a replacing job inherits it, and a

@@ -40,7 +40,7 @@ export interface AudioChunk {
   readonly samples: Float32Array;
 }
 
-/** A video frame paired with the audio window that ends at its presentation time (MODEL_CONTRACT.md). */
+/** A video frame paired with the audio window that ends at its presentation time (docs/MODEL_CONTRACT.md). */
 export interface AvWindow {
   readonly frame: VideoFrame;
   /** Exactly windowSeconds * sampleRate samples ending at frame.ptsMs, zero-padded on the left. */
@@ -90,7 +90,7 @@ export interface FrameResult {
   /** Grid height and width (model.json visual.grid). */
   readonly gridH: number;
   readonly gridW: number;
-  /** Cosine similarities in [-1, 1], row-major gridH * gridW (MODEL_CONTRACT.md "Heatmap"). */
+  /** Cosine similarities in [-1, 1], row-major gridH * gridW (docs/MODEL_CONTRACT.md "Heatmap"). */
   readonly heatmap: Float32Array;
   readonly peak: Peak;
   /** P(something in view is sounding), calibrated by the model card; null without calibration. */

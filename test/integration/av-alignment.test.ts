@@ -13,7 +13,7 @@ import { FFMPEG, ffmpeg } from '../support/ffmpeg.ts';
 import { FIXTURE_MODEL } from '../support/service.ts';
 
 /**
- * Regression guard for MODEL_CONTRACT "Audio window alignment": a white flash and a tone burst that
+ * Regression guard for docs/MODEL_CONTRACT.md "Audio window alignment": a white flash and a tone burst that
  * start together in the source must meet at the end of the flash frame's audio window, within one
  * frame period — through the real encoder (H.264 + AAC in FLV, as RTMP carries it), the real
  * decoder and the service's window assembly.
