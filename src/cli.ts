@@ -79,6 +79,12 @@ async function serve(args: string[]): Promise<void> {
     if (stopping) return;
     stopping = true;
     process.stderr.write(`\n${signal}: shutting down\n`);
+    // close() waits for every decoder's ffmpeg to exit (SIGTERM, then SIGKILL after a grace);
+    // should anything still hang, the process does not.
+    setTimeout(() => {
+      process.stderr.write('shutdown took over 15 s; exiting anyway\n');
+      process.exit(1);
+    }, 15_000).unref();
     server.close().then(
       () => process.exit(0),
       () => process.exit(1),

@@ -1,10 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import { Subject, from, map, type Subscription } from 'rxjs';
-import { mediaWindows } from './app/media-windows.ts';
+import { Subject, from, map } from 'rxjs';
 import { openLocalizer } from './app/open-localizer.ts';
 import { PACKAGE_ROOT, resolveConfigPath } from './app/paths.ts';
+import { StreamSession, type StreamSessionDeps } from './app/stream-session.ts';
 import { Auth, forbidden } from './auth/auth.ts';
 import { checkExposure } from './auth/exposure.ts';
 import { mayPublish } from './auth/grants.ts';
@@ -13,12 +13,11 @@ import type { Config } from './config/schema.ts';
 import { AvlocError, describeError } from './errors.ts';
 import { BatchRunner } from './inference/batch-runner.ts';
 import { RtmpIngest } from './ingest/rtmp-ingest.ts';
-import type { Ingest, Source } from './ingest/source.ts';
 import { WhipIngest } from './ingest/whip-ingest.ts';
+import type { Ingest, Source } from './media/source.ts';
 import type { Logger } from './log.ts';
-import { Decoder } from './media/decoder.ts';
 import { chooseFfmpeg, ffmpegInfo } from './media/ffmpeg-path.ts';
-import { AudioCadence, audioCadence } from './pipeline/audio-cadence.ts';
+import { AudioCadence } from './pipeline/audio-cadence.ts';
 import { StreamCounterRegistry } from './pipeline/counters.ts';
 import { scheduleBatches, type SchedulerCore, type SchedulerInput } from './pipeline/scheduler.ts';
 import { nowMs, type FrameResult } from './pipeline/types.ts';
@@ -51,13 +50,6 @@ export interface AvlocServer {
 }
 
 const VERSION: string = (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-
-interface StreamSession {
-  readonly source: Source;
-  readonly decoder: Decoder;
-  readonly subscription: Subscription;
-  ended: boolean;
-}
 
 function listen(server: Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -146,21 +138,27 @@ export async function startServer(config: Config, log: Logger): Promise<AvlocSer
   }, 1000);
   countersTimer.unref();
 
-  // ---- the per-stream half: source → decoder → windows → jobs --------------------------------
-  const endStream = (id: string, reason: string): void => {
+  // ---- the per-stream half: one StreamSession per live stream --------------------------------
+  const sessionDeps: StreamSessionDeps = {
+    card,
+    ffmpegPath,
+    previewHeight: config.preview.enabled ? config.preview.height : null,
+    ...(config.preview.maxFps > 0 ? { previewFps: config.preview.maxFps } : {}),
+    ...(config.pipeline.maxFpsPerStream > 0 ? { maxFps: config.pipeline.maxFpsPerStream } : {}),
+    avSyncMaxWaitMs: config.pipeline.avSyncMaxWaitMs,
+    hub,
+    counters,
+    cadence,
+    runner,
+    jobs: jobs$,
+    log,
+  };
+  /** Ends a stream; resolves once its decoder and publisher are closed. */
+  const endStream = (id: string, reason: string): Promise<void> => {
     const s = sessions.get(id);
-    if (!s || s.ended) return;
-    s.ended = true;
+    if (!s) return Promise.resolve();
     sessions.delete(id);
-    s.subscription.unsubscribe();
-    jobs$.next({ type: 'end', streamId: id });
-    cadence.forget(id);
-    runner.forget(id);
-    counters.delete(id);
-    hub.streamEnded(id, reason);
-    log.info('stream ended', { stream: id, reason });
-    void s.decoder.close();
-    void s.source.close();
+    return s.close(reason);
   };
 
   const startStream = (source: Source): void => {
@@ -174,67 +172,11 @@ export async function startServer(config: Config, log: Logger): Promise<AvlocSer
       void source.close();
       return;
     }
-    const decoder = new Decoder({
-      source,
-      width: card.visual.width,
-      height: card.visual.height,
-      sampleRate: card.audio.sampleRate,
-      previewHeight: config.preview.enabled ? config.preview.height : null,
-      ...(config.preview.maxFps > 0 ? { previewFps: config.preview.maxFps } : {}),
-      ...(config.pipeline.maxFpsPerStream > 0 ? { selectFps: config.pipeline.maxFpsPerStream } : {}),
-      ffmpegPath,
-      logger: log.child(`decoder:${source.id}`),
+    const session = new StreamSession(source, sessionDeps, (self, reason) => {
+      if (sessions.get(self.id) === self) void endStream(self.id, reason);
     });
-    hub.streamStarted(source.id, source.kind, source.startedAtMs);
-    counters.open(source.id);
-    const windows = mediaWindows(decoder, {
-      card,
-      counters,
-      maxWaitMs: config.pipeline.avSyncMaxWaitMs,
-      onInfo: (info) => {
-        hub.streamInfo({
-          id: source.id,
-          hasAudio: info.audioDecoded,
-          hasVideo: info.hasVideo,
-          ...(info.videoCodec ? { videoCodec: info.videoCodec } : {}),
-          ...(info.audioCodec ? { audioCodec: info.audioCodec } : {}),
-          ...(info.width ? { width: info.width } : {}),
-          ...(info.height ? { height: info.height } : {}),
-          ...(info.fps ? { fps: info.fps } : {}),
-          ...(info.audioSampleRate ? { sampleRate: info.audioSampleRate } : {}),
-        });
-        if (!info.audioDecoded) {
-          hub.streamError(source.id, 'STREAM_NO_AUDIO', `stream ${source.id} has no audio: analyzed with silence`);
-        }
-      },
-    });
-    const subscription = windows.pipe(audioCadence(cadence)).subscribe({
-      next: (job) => jobs$.next({ type: 'job', job }),
-      error: (err: unknown) => {
-        log.error('stream pipeline failed', { stream: source.id, error: describeError(err) });
-        hub.streamError(source.id, err instanceof AvlocError ? err.code : 'INTERNAL', describeError(err));
-        endStream(source.id, 'failed');
-      },
-    });
-    // Decoder news: errors to the log and the stream's subscribers; its end ends the stream.
-    subscription.add(
-      decoder.events$.subscribe((ev) => {
-        if (ev.type === 'error') {
-          log.warn('decoder error', { stream: source.id, fatal: ev.fatal, error: describeError(ev.error) });
-          hub.streamError(source.id, ev.error.code, ev.error.message);
-        } else if (ev.type === 'restart') {
-          log.warn('decoder restarting', { stream: source.id, attempt: ev.attempt, delayMs: ev.delayMs, reason: ev.reason });
-          hub.setStreamState(source.id, 'stalled');
-        }
-      }),
-    );
-    sessions.set(source.id, { source, decoder, subscription, ended: false });
-    void decoder.done.then(({ reason, error }) => {
-      endStream(source.id, error ? `${reason}: ${error.code}` : reason);
-    });
-    decoder.start();
-    if ('requestKeyframe' in source && typeof source.requestKeyframe === 'function') source.requestKeyframe();
-    log.info('stream started', { stream: source.id, kind: source.kind });
+    sessions.set(source.id, session);
+    session.start();
   };
 
   // ---- HTTP, WebSocket, ingest -------------------------------------------------------------
@@ -351,7 +293,7 @@ export async function startServer(config: Config, log: Logger): Promise<AvlocSer
   const ingestSubs = ingests.map((ingest) =>
     ingest.events$.subscribe((ev) => {
       if (ev.type === 'started') startStream(ev.source);
-      else endStream(ev.id, ev.reason);
+      else void endStream(ev.id, ev.reason);
     }),
   );
 
@@ -360,7 +302,8 @@ export async function startServer(config: Config, log: Logger): Promise<AvlocSer
     closing ??= (async () => {
       clearInterval(countersTimer);
       for (const s of ingestSubs) s.unsubscribe();
-      for (const id of [...sessions.keys()]) endStream(id, 'server shutting down');
+      // Every stream's decoder has exited and its publisher is gone before the ingests close.
+      await Promise.allSettled([...sessions.keys()].map((id) => endStream(id, 'server shutting down')));
       await Promise.allSettled(ingests.map((i) => i.close()));
       jobs$.complete();
       results.unsubscribe();
@@ -398,7 +341,7 @@ export async function startServer(config: Config, log: Logger): Promise<AvlocSer
     metrics,
     decoderPids: () => {
       const pids = new Map<string, number>();
-      for (const [id, s] of sessions) if (s.decoder.pid !== undefined) pids.set(id, s.decoder.pid);
+      for (const [id, s] of sessions) if (s.decoderPid !== undefined) pids.set(id, s.decoderPid);
       return pids;
     },
     close,

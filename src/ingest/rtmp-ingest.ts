@@ -5,7 +5,7 @@ import { Subject, type Observable } from 'rxjs';
 import { AvlocError, describeError } from '../errors.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { nowMs } from '../pipeline/types.ts';
-import type { Ingest, Source, SourceEvent } from './source.ts';
+import type { Ingest, Source, SourceEvent } from '../media/source.ts';
 
 /**
  * RTMP publishers (OBS, ffmpeg, phones) through an embedded node-media-server 4.4.3.

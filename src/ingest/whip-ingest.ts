@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Subject, type Observable } from 'rxjs';
 import { AvlocError, describeError } from '../errors.ts';
 import { createLogger, type Logger } from '../log.ts';
-import type { Ingest, SourceEvent } from './source.ts';
+import type { Ingest, SourceEvent } from '../media/source.ts';
 import { mediaType, readBody, sendText, setCors } from './whip/http-util.ts';
 import { filterOffer } from './whip/offer-filter.ts';
 import { WhipSession } from './whip/whip-session.ts';

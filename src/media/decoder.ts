@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { Subject, type Observable } from 'rxjs';
 import { AvlocError, describeError } from '../errors.ts';
-import type { Source } from '../ingest/source.ts';
+import type { Source } from './source.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { nowMs, type AudioChunk, type VideoFrame } from '../pipeline/types.ts';
 import { buildDecoderArgs, FD_AUDIO, FD_JPEG, FD_RGB } from './decoder-args.ts';

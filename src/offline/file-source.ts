@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import type { Source } from '../ingest/source.ts';
+import type { Source } from '../media/source.ts';
 
 /**
  * Anything ffmpeg reads (a file path or a URL) as a Source for offline analysis: `live: false`, so

@@ -13,7 +13,7 @@
  */
 import type { FrameResult, StreamCounters } from '../pipeline/types.ts';
 import { nowMs } from '../pipeline/types.ts';
-import type { SourceKind } from '../ingest/source.ts';
+import type { SourceKind } from '../media/source.ts';
 import type { Logger } from '../log.ts';
 import { createLogger } from '../log.ts';
 import { AvlocError } from '../errors.ts';

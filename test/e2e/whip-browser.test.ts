@@ -18,7 +18,7 @@ import { build } from 'esbuild';
 import type { Browser, Page } from 'playwright-core';
 import { firstValueFrom, filter, ReplaySubject, timeout } from 'rxjs';
 import { createLogger } from '../../src/log.ts';
-import type { Source, SourceEvent } from '../../src/ingest/source.ts';
+import type { Source, SourceEvent } from '../../src/media/source.ts';
 import { WhipIngest, type WhipHandler } from '../../src/ingest/whip-ingest.ts';
 import { launchChromium } from './browser.ts';
 

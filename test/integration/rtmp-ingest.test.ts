@@ -4,7 +4,7 @@ import net from 'node:net';
 import { after, test } from 'node:test';
 import { firstValueFrom, filter, take, toArray, timeout } from 'rxjs';
 import { HANDSHAKE_LIMITS, RtmpIngest } from '../../src/ingest/rtmp-ingest.ts';
-import type { Source, SourceEvent } from '../../src/ingest/source.ts';
+import type { Source, SourceEvent } from '../../src/media/source.ts';
 import { createLogger } from '../../src/log.ts';
 import { Decoder } from '../../src/media/decoder.ts';
 import { resolveFfmpeg } from '../../src/media/ffmpeg-path.ts';

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { firstValueFrom, filter, ReplaySubject, timeout } from 'rxjs';
 import { MediaStreamTrack, RTCPeerConnection, useOPUS, useVP8 } from 'werift';
 import { createLogger } from '../../src/log.ts';
-import type { Source, SourceEvent } from '../../src/ingest/source.ts';
+import type { Source, SourceEvent } from '../../src/media/source.ts';
 import { WhipIngest, type WhipHandler } from '../../src/ingest/whip-ingest.ts';
 import { reserveUdpPortPair } from '../../src/ingest/whip/udp-ports.ts';
 

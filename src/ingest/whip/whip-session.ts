@@ -6,7 +6,7 @@ import type { MediaStreamTrack, RTCRtpCodecParameters, RTCRtpTransceiver, RtpPac
 import { AvlocError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import { nowMs } from '../../pipeline/types.ts';
-import type { Source } from '../source.ts';
+import type { Source } from '../../media/source.ts';
 import { isKeyframe } from './keyframe.ts';
 import type { MediaKind } from './offer-filter.ts';
 import { RtpForwarder, type RtpForwarderCounters } from './rtp-forwarder.ts';

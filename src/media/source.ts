@@ -2,7 +2,8 @@ import type { Observable } from 'rxjs';
 
 /**
  * A publisher as the rest of the service sees it: an id, an address ffmpeg can read, and a way
- * to end it. Ingest knows nothing of models; media/ turns a Source into frames and audio.
+ * to end it. ingest/ makes Sources (RTMP, WHIP), offline/ makes one of a file, media/ turns one
+ * into frames and audio; the types live here so that none of them imports ingest/.
  */
 export type SourceKind = 'rtmp' | 'whip' | 'file';
 
@@ -18,6 +19,8 @@ export interface Source {
   readonly startedAtMs: number;
   /** Disconnects the publisher and frees what ingest holds for it. Idempotent. */
   close(): Promise<void>;
+  /** Asks the publisher for a keyframe now (WHIP: an RTCP PLI), so decoding can start at once. */
+  requestKeyframe?(): void;
 }
 
 export type SourceEvent =
