@@ -4,12 +4,13 @@ import { Subject, type Observable } from 'rxjs';
 import { AvlocError, describeError } from '../errors.ts';
 import { createLogger, type Logger } from '../log.ts';
 import type { Ingest, SourceEvent } from '../media/source.ts';
-import { mediaType, readBody, sendText, setCors } from './whip/http-util.ts';
+import { sendError } from '../http/answers.ts';
+import { readBody } from '../http/router.ts';
+import type { RouteParams } from '../http/router.ts';
+import { mediaType, setCors } from './whip/http-util.ts';
 import { filterOffer } from './whip/offer-filter.ts';
 import { WhipSession } from './whip/whip-session.ts';
 
-/** Route parameters as the HTTP router hands them over (`:id`, `:resource`). */
-export type RouteParams = Readonly<Record<string, string | undefined>>;
 export type WhipHandler = (req: IncomingMessage, res: ServerResponse, params: RouteParams) => Promise<void>;
 
 export interface WhipIngestOptions {
@@ -75,26 +76,26 @@ export class WhipIngest implements Ingest {
     if (!this.cors(req, res, 'POST, OPTIONS')) return;
     const id = params.id ?? '';
     try {
-      if (this.closed) return sendText(res, 503, 'WHIP ingest is shutting down');
-      if (!ID_PATTERN.test(id)) return sendText(res, 400, 'stream id must be 1-64 characters of A-Z a-z 0-9 _ -');
+      if (this.closed) return sendError(res, 'CLOSED', 'WHIP ingest is shutting down');
+      if (!ID_PATTERN.test(id)) return sendError(res, 'PROTOCOL_INVALID', 'stream id must be 1-64 characters of A-Z a-z 0-9 _ -');
       if (!(await this.authorized(req, res, id))) return;
       if (mediaType(req) !== 'application/sdp') {
         req.resume();
-        return sendText(res, 415, 'WHIP offers must be sent as Content-Type: application/sdp', { 'Accept-Post': 'application/sdp' });
+        return sendError(res, 'UNSUPPORTED_MEDIA_TYPE', 'WHIP offers must be sent as Content-Type: application/sdp', { 'Accept-Post': 'application/sdp' });
       }
       if (this.sessions.has(id) || this.options.isLive?.(id)) {
         req.resume();
-        return sendText(res, 409, `stream "${id}" is already being published`);
+        return sendError(res, 'STREAM_EXISTS', `stream "${id}" is already being published`);
       }
       if (this.sessions.size >= (this.options.maxSessions ?? 16) || this.options.atCapacity?.()) {
         req.resume();
-        return sendText(res, 503, 'too many WHIP publishers right now', { 'Retry-After': '10' });
+        return sendError(res, 'AT_CAPACITY', 'too many WHIP publishers right now', { 'Retry-After': '10' });
       }
       this.sessions.set(id, 'pending');
       let session: WhipSession;
       try {
         const body = await readBody(req, this.options.maxOfferBytes ?? 64 * 1024);
-        const offer = filterOffer(body);
+        const offer = filterOffer(body.toString('utf8'));
         session = await this.createSession(id, offer.sdp);
       } catch (err) {
         this.sessions.delete(id);
@@ -103,12 +104,12 @@ export class WhipIngest implements Ingest {
       if (this.closed) {
         this.sessions.delete(id);
         await session.end('ingest closed', false);
-        return sendText(res, 503, 'WHIP ingest is shutting down');
+        return sendError(res, 'CLOSED', 'WHIP ingest is shutting down');
       }
       if (session.ended) {
         // It failed in the moment between answering and being registered (its onEnded found 'pending').
         this.sessions.delete(id);
-        return sendText(res, 500, 'WHIP session ended while it was being set up');
+        return sendError(res, 'INTERNAL', 'WHIP session ended while it was being set up');
       }
       this.sessions.set(id, session);
       const path = (req.url ?? `/whip/${id}`).split('?')[0]!.replace(/\/$/, '');
@@ -122,10 +123,12 @@ export class WhipIngest implements Ingest {
       this.log.info('WHIP offer answered', { id, resource: session.resourceId });
     } catch (err) {
       if (err instanceof AvlocError && err.code === 'PROTOCOL_INVALID') {
-        sendText(res, 400, `bad WHIP offer: ${err.message}`);
+        sendError(res, 'PROTOCOL_INVALID', `bad WHIP offer: ${err.message}`);
+      } else if (err instanceof AvlocError && err.code === 'PAYLOAD_TOO_LARGE') {
+        sendError(res, 'PAYLOAD_TOO_LARGE', `WHIP offer too large: ${err.message}`);
       } else {
         this.log.warn('WHIP offer failed', { id, err: describeError(err) });
-        sendText(res, 500, `could not set up the WHIP session: ${describeError(err)}`);
+        sendError(res, 'INTERNAL', `could not set up the WHIP session: ${describeError(err)}`);
       }
     }
   };
@@ -137,17 +140,18 @@ export class WhipIngest implements Ingest {
     if (!(await this.authorized(req, res, params.id ?? ''))) return;
     const session = this.session(params.id ?? '');
     if (!session || session.resourceId !== params.resource) {
-      return sendText(res, 404, 'no such WHIP resource');
+      return sendError(res, 'NOT_FOUND', 'no such WHIP resource');
     }
     await session.end('publisher sent DELETE');
-    sendText(res, 200, 'stream ended');
+    res.writeHead(200, { 'Content-Length': 0 });
+    res.end();
   };
 
   /** PATCH /whip/:id/:resource — trickle ICE / ICE restart, not supported (RFC 9725 §4.3.1). */
   readonly handlePatch: WhipHandler = async (req, res) => {
     if (!this.cors(req, res, 'DELETE, PATCH, OPTIONS')) return;
     req.resume();
-    sendText(res, 405, 'trickle ICE and ICE restarts are not supported; the answer carries all candidates', {
+    sendError(res, 'METHOD_NOT_ALLOWED', 'trickle ICE and ICE restarts are not supported; the answer carries all candidates', {
       Allow: 'DELETE, OPTIONS',
     });
   };
@@ -167,7 +171,7 @@ export class WhipIngest implements Ingest {
     const origin = this.options.corsOrigin ? this.options.corsOrigin(req) : '*';
     if (origin === null) {
       req.resume();
-      sendText(res, 403, `origin ${String(req.headers.origin)} may not publish here (http.allowedOrigins)`);
+      sendError(res, 'FORBIDDEN', `origin ${String(req.headers.origin)} may not publish here (http.allowedOrigins)`);
       return false;
     }
     setCors(res, methods, origin);
@@ -182,11 +186,9 @@ export class WhipIngest implements Ingest {
       return true;
     } catch (err) {
       req.resume();
-      const code = err instanceof AvlocError ? err.code : 'INTERNAL';
       const message = err instanceof Error ? err.message : String(err);
-      if (code === 'UNAUTHORIZED') sendText(res, 401, message, { 'WWW-Authenticate': 'Bearer realm="avloc"' });
-      else if (code === 'FORBIDDEN') sendText(res, 403, message);
-      else sendText(res, 500, `authorization failed: ${message}`);
+      if (err instanceof AvlocError && (err.code === 'UNAUTHORIZED' || err.code === 'FORBIDDEN')) sendError(res, err.code, message);
+      else sendError(res, 'INTERNAL', `authorization failed: ${message}`);
       return false;
     }
   }

@@ -41,7 +41,7 @@ function whipServer(ingest: WhipIngest): Server {
     const m = /^\/whip\/([^/?]+)(?:\/([^/?]+))?$/.exec(req.url ?? '');
     const handler = m ? table[req.method ?? '']?.[m[2] === undefined ? 0 : 1] : undefined;
     if (!m || !handler) return void res.writeHead(404).end();
-    void handler(req, res, { id: m[1], resource: m[2] });
+    void handler(req, res, { id: m[1] ?? '', ...(m[2] !== undefined ? { resource: m[2] } : {}) });
   });
 }
 

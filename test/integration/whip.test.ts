@@ -30,7 +30,7 @@ function serve(ingest: WhipIngest): Promise<Server> {
       res.writeHead(404).end();
       return;
     }
-    void handler(req, res, { id: m[1], resource: m[2] });
+    void handler(req, res, { id: m[1] ?? '', ...(m[2] !== undefined ? { resource: m[2] } : {}) });
   });
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
@@ -198,7 +198,9 @@ describe('WHIP ingest', () => {
     const url = `${busyBase}/whip/cam7`;
     const res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: 'v=0' });
     assert.equal(res.status, 409);
-    assert.match(await res.text(), /already being published/);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    assert.equal(body.error.code, 'STREAM_EXISTS', 'WHIP errors are JSON with the catalog code');
+    assert.match(body.error.message, /already being published/);
     assert.equal(busy.session('cam7'), undefined);
   });
 

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
 import { createLogger } from '../../src/log.ts';
-import { Router, readBody, sendJson } from '../../src/publish/http-routes.ts';
+import { sendJson } from '../../src/http/answers.ts';
+import { Router, readBody } from '../../src/http/router.ts';
 
 /** A raw GET, so paths like /../x reach the server unnormalised (fetch would clean them). */
 function rawGet(port: number, path: string, method = 'GET'): Promise<{ status: number; type: string; body: string }> {
@@ -49,8 +50,8 @@ test('router: params, 405, 404 JSON, thrown errors become JSON 500; static files
     assert.equal(post.status, 201);
     assert.deepEqual(await post.json(), { id: 'cam 1', body: 'offer' });
     const big = await fetch(`${base}/whip/cam1`, { method: 'POST', body: 'x'.repeat(100) });
-    assert.equal(big.status, 400);
-    assert.equal(((await big.json()) as { error: { code: string } }).error.code, 'PROTOCOL_INVALID');
+    assert.equal(big.status, 413);
+    assert.equal(((await big.json()) as { error: { code: string } }).error.code, 'PAYLOAD_TOO_LARGE');
     const del = await fetch(`${base}/whip/cam1/abc`, { method: 'DELETE' });
     assert.deepEqual(await del.json(), { id: 'cam1', session: 'abc' });
     assert.equal((await fetch(`${base}/whip/cam1`)).status, 405);
