@@ -25,7 +25,7 @@ import { Router } from './http/router.ts';
 import { registerApiRoutes } from './publish/http-routes.ts';
 import { Hub } from './publish/hub.ts';
 import { AvlocMetrics } from './publish/metrics.ts';
-import type { ModelInfo } from './publish/protocol.ts';
+import type { ModelInfo } from './wire/protocol.ts';
 import { AvlocWsServer } from './publish/ws-server.ts';
 
 /**

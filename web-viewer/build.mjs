@@ -1,5 +1,5 @@
 // Bundles the viewer into web-viewer/dist/ (index.html, styles.css, app.js + app.js.map), which the
-// server serves at `/`. esbuild follows the viewer's imports into src/publish/client.ts, so the
+// server serves at `/`. esbuild follows the viewer's imports into src/wire/client.ts, so the
 // browser speaks the protocol through the same typed client as every other consumer.
 // Usage: node web-viewer/build.mjs [--outdir DIR] [--dev]
 import { build } from 'esbuild';

@@ -1,6 +1,6 @@
 import { WebSocket } from 'ws';
-import { AvlocClient, type WebSocketConstructor } from '../../src/publish/client.ts';
-import type { Heatmap } from '../../src/publish/protocol.ts';
+import { AvlocClient, type WebSocketConstructor } from '../../src/wire/client.ts';
+import type { Heatmap } from '../../src/wire/protocol.ts';
 import { nowMs } from '../../src/pipeline/types.ts';
 
 /**

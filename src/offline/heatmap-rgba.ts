@@ -1,5 +1,5 @@
 // The viewer's colour tables, so a saved overlay looks like the live one.
-import { buildLut, type ColormapName } from '../../web-viewer/src/colormap.ts';
+import { buildLut, type ColormapName } from '../wire/colormap.ts';
 
 /**
  * One heatmap as a tiny RGBA image at grid size (h×w pixels), for the encoder to upsample

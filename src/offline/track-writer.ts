@@ -3,11 +3,11 @@ import { once } from 'node:events';
 import { AvlocError } from '../errors.ts';
 import type { FrameResult, StreamCounters } from '../pipeline/types.ts';
 import { toSource } from '../publish/hub.ts';
-import { assembleHeatmap, encodeHeatmapJson } from '../publish/protocol.ts';
+import { assembleHeatmap, encodeHeatmapJson } from '../wire/protocol.ts';
 
 /**
  * The JSON Lines track: one line per analyzed frame, each exactly a WebSocket JSON heatmap message
- * (publish/protocol.ts `HeatmapJsonMessage`), written by the same encoder the live service uses.
+ * (wire/protocol.ts `HeatmapJsonMessage`), written by the same encoder the live service uses.
  * Offline there is no socket: `sentAtMs` is the time the line was written, `sendMs` the time from
  * the result to that line, `queueDropped` 0. Writes wait for the file stream to drain (bounded).
  */

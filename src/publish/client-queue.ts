@@ -1,4 +1,4 @@
-import type { EncodedHeatmap } from './protocol.ts';
+import type { EncodedHeatmap } from '../wire/protocol.ts';
 
 /** One message waiting for a client's socket to drain. */
 export type QueueEntry =

@@ -9,7 +9,7 @@ import { sendJson } from '../http/answers.ts';
 import type { Router } from '../http/router.ts';
 import type { AvlocMetrics } from './metrics.ts';
 import { PROMETHEUS_CONTENT_TYPE } from './metrics.ts';
-import type { ModelInfo, StreamSummary } from './protocol.ts';
+import type { ModelInfo, StreamSummary } from '../wire/protocol.ts';
 
 export interface ApiDeps {
   /** Current streams (the hub's list, or the server's richer one). */

@@ -20,7 +20,7 @@ import { AvlocError } from '../errors.ts';
 import { ClientQueue } from './client-queue.ts';
 import type { QueueEntry } from './client-queue.ts';
 import type { AvlocMetrics } from './metrics.ts';
-import { encodeControl, encodeHeatmap } from './protocol.ts';
+import { encodeControl, encodeHeatmap } from '../wire/protocol.ts';
 import type {
   ControlMessage,
   EncodedHeatmap,
@@ -30,7 +30,7 @@ import type {
   StreamSelector,
   StreamState,
   StreamSummary,
-} from './protocol.ts';
+} from '../wire/protocol.ts';
 
 /** The part of a `ws` WebSocket the hub uses (so tests can pass a fake). */
 export interface HubSocket {

@@ -5,9 +5,9 @@
  */
 import { WebSocket } from 'ws';
 import { nowMs } from '../pipeline/types.ts';
-import { AvlocClient } from './client.ts';
-import type { WebSocketConstructor } from './client.ts';
-import type { Heatmap, StreamSelector } from './protocol.ts';
+import { AvlocClient } from '../wire/client.ts';
+import type { WebSocketConstructor } from '../wire/client.ts';
+import type { Heatmap, StreamSelector } from '../wire/protocol.ts';
 
 export interface WatchOptions {
   readonly url: string;

@@ -17,8 +17,8 @@ import type { Logger } from '../log.ts';
 import { createLogger } from '../log.ts';
 import { nowMs } from '../pipeline/types.ts';
 import type { Hub, HubClient } from './hub.ts';
-import { PROTOCOL_VERSION, parseClientMessage } from './protocol.ts';
-import type { ModelInfo } from './protocol.ts';
+import { PROTOCOL_VERSION, parseClientMessage } from '../wire/protocol.ts';
+import type { ModelInfo } from '../wire/protocol.ts';
 
 export interface WsServerOptions {
   readonly server: Server;

@@ -8,7 +8,7 @@ import { configSchema } from '../../src/config/schema.ts';
 import { readCard } from '../../src/inference/bundle.ts';
 import { createLogger } from '../../src/log.ts';
 import { analyzeFile } from '../../src/offline/analyze.ts';
-import { parseServerText } from '../../src/publish/protocol.ts';
+import { parseServerText } from '../../src/wire/protocol.ts';
 
 /**
  * The issue's "done when": analysis of a clip whose sounding object is known puts the peak in that

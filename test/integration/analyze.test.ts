@@ -11,7 +11,7 @@ import { AvlocError } from '../../src/errors.ts';
 import { readCard } from '../../src/inference/bundle.ts';
 import { createLogger } from '../../src/log.ts';
 import { analyzeFile, type AnalyzeOptions } from '../../src/offline/analyze.ts';
-import { parseServerText } from '../../src/publish/protocol.ts';
+import { parseServerText } from '../../src/wire/protocol.ts';
 import { FFMPEG, ffmpeg } from '../support/ffmpeg.ts';
 import { FIXTURE_MODEL } from '../support/service.ts';
 

@@ -5,7 +5,7 @@ import { MediaStreamTrack, RTCPeerConnection, useOPUS, useVP8 } from 'werift';
 import { WebSocket } from 'ws';
 import { signToken } from '../../src/auth/tokens.ts';
 import { AvlocError } from '../../src/errors.ts';
-import { AvlocClient } from '../../src/publish/client.ts';
+import { AvlocClient } from '../../src/wire/client.ts';
 import type { AvlocServer } from '../../src/server.ts';
 import { publishRtmp, type Publisher } from '../support/ffmpeg.ts';
 import { collect, rtmpUrl, startTestServer } from '../support/service.ts';

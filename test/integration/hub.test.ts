@@ -5,9 +5,9 @@ import type { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { setImmediate as tick } from 'node:timers/promises';
 import { WebSocket } from 'ws';
-import { AvlocClient } from '../../src/publish/client.ts';
-import { decodeHeatmapBinary } from '../../src/publish/protocol.ts';
-import type { Heatmap } from '../../src/publish/protocol.ts';
+import { AvlocClient } from '../../src/wire/client.ts';
+import { decodeHeatmapBinary } from '../../src/wire/protocol.ts';
+import type { Heatmap } from '../../src/wire/protocol.ts';
 import { GRID, counters, frameResult, startRig } from './publish-rig.ts';
 import type { Rig } from './publish-rig.ts';
 

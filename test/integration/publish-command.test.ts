@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { WebSocket } from 'ws';
 import { ffmpegInfo } from '../../src/media/ffmpeg-probe.ts';
 import { publish } from '../../src/media/publisher.ts';
-import { AvlocClient } from '../../src/publish/client.ts';
+import { AvlocClient } from '../../src/wire/client.ts';
 import { collect, startTestServer } from '../support/service.ts';
 
 /**

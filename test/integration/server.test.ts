@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WebSocket } from 'ws';
 import type { AvlocServer } from '../../src/server.ts';
-import type { AvlocClient } from '../../src/publish/client.ts';
+import type { AvlocClient } from '../../src/wire/client.ts';
 import { alive, publishRtmp, type Publisher } from '../support/ffmpeg.ts';
 import { collect, connectClient, getJson, getText, rtmpUrl, startTestServer } from '../support/service.ts';
 

@@ -2,8 +2,8 @@ import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
 import { configSchema, type ConfigInput } from '../../src/config/schema.ts';
 import { createLogger } from '../../src/log.ts';
-import { AvlocClient } from '../../src/publish/client.ts';
-import type { ClientEventName, ClientEvents } from '../../src/publish/client.ts';
+import { AvlocClient } from '../../src/wire/client.ts';
+import type { ClientEventName, ClientEvents } from '../../src/wire/client.ts';
 import { startServer, type AvlocServer } from '../../src/server.ts';
 
 export const FIXTURE_MODEL = fileURLToPath(new URL('../fixtures/avin-tiny-random', import.meta.url));

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ClientQueue } from '../../src/publish/client-queue.ts';
 import type { QueueEntry } from '../../src/publish/client-queue.ts';
-import type { EncodedHeatmap } from '../../src/publish/protocol.ts';
+import type { EncodedHeatmap } from '../../src/wire/protocol.ts';
 
 const enc = (n: number): EncodedHeatmap => ({
   format: 'binary',

@@ -4,7 +4,7 @@ import { createLogger } from '../../src/log.ts';
 import type { FrameResult } from '../../src/pipeline/types.ts';
 import { Hub, MAX_NAMED_STREAMS } from '../../src/publish/hub.ts';
 import type { HubSocket } from '../../src/publish/hub.ts';
-import { decodeHeatmapBinary } from '../../src/publish/protocol.ts';
+import { decodeHeatmapBinary } from '../../src/wire/protocol.ts';
 
 /** A socket whose buffer level the test sets by hand; it keeps every fragment it is given. */
 class FakeSocket implements HubSocket {

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { colorize, normalizeGrid, upsampleBilinear } from '../../web-viewer/src/heatmap-math.ts';
-import { buildLut } from '../../web-viewer/src/colormap.ts';
+import { buildLut } from '../../src/wire/colormap.ts';
 
 describe('viewer heatmap math', () => {
   it('min–max maps the frame minimum to 0 and maximum to 1', () => {

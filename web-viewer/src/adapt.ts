@@ -1,4 +1,4 @@
-import type { Heatmap } from '../../src/publish/protocol.ts';
+import type { Heatmap } from '../../src/wire/protocol.ts';
 import type { ViewerFrame } from './frame.ts';
 
 /** The typed client's heatmap → what the tiles draw. The one place that knows both shapes. */

@@ -1,5 +1,5 @@
-import { COLORMAPS } from './colormap.ts';
-import type { ColormapName } from './colormap.ts';
+import { COLORMAPS } from '../../src/wire/colormap.ts';
+import type { ColormapName } from '../../src/wire/colormap.ts';
 import type { Normalization } from './heatmap-math.ts';
 import type { OverlaySettings } from './overlay-settings.ts';
 

@@ -6,7 +6,7 @@
  * With auth on, the page takes its token from the URL fragment (`#token=T`: a fragment never
  * reaches a server or its logs) and sends it with the socket (`?token=`), REST and WHIP (Bearer).
  */
-import { AvlocClient } from '../../src/publish/client.ts';
+import { AvlocClient } from '../../src/wire/client.ts';
 import { bindControls } from './controls.ts';
 import { bindPublishCamera } from './publish-camera.ts';
 import { DEFAULT_SETTINGS } from './overlay-settings.ts';

@@ -1,5 +1,5 @@
-import { buildLut } from './colormap.ts';
-import type { ColormapName } from './colormap.ts';
+import { buildLut } from '../../src/wire/colormap.ts';
+import type { ColormapName } from '../../src/wire/colormap.ts';
 import { colorize, normalizeGrid, upsampleBilinear } from './heatmap-math.ts';
 import type { ViewerFrame } from './frame.ts';
 import type { OverlaySettings } from './overlay-settings.ts';

@@ -1,4 +1,4 @@
-import type { ColormapName } from './colormap.ts';
+import type { ColormapName } from '../../src/wire/colormap.ts';
 import type { Normalization } from './heatmap-math.ts';
 
 /** How every tile draws its overlay; one shared instance, changed by the controls panel. */

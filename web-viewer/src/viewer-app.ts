@@ -1,5 +1,5 @@
-import type { AvlocClient } from '../../src/publish/client.ts';
-import type { StreamSummary } from '../../src/publish/protocol.ts';
+import type { AvlocClient } from '../../src/wire/client.ts';
+import type { StreamSummary } from '../../src/wire/protocol.ts';
 import { toViewerFrame } from './adapt.ts';
 import { ClockOffset } from './clock-offset.ts';
 import { ConnectionBadge } from './connection-badge.ts';

@@ -1,5 +1,5 @@
 import type { Page } from 'playwright-core';
-import { buildLut } from '../../../web-viewer/src/colormap.ts';
+import { buildLut } from '../../../src/wire/colormap.ts';
 
 /** Waits until the tile of `streamId` has painted at least `n` frames; returns its last frame number. */
 export async function waitForDrawn(page: Page, streamId: string, n: number, timeout = 30_000): Promise<number> {

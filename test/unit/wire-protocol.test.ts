@@ -12,8 +12,8 @@ import {
   heatmapFromJson,
   parseClientMessage,
   parseServerText,
-} from '../../src/publish/protocol.ts';
-import type { HeatmapSource } from '../../src/publish/protocol.ts';
+} from '../../src/wire/protocol.ts';
+import type { HeatmapSource } from '../../src/wire/protocol.ts';
 
 function source(withPreview: boolean): HeatmapSource {
   const values = new Float32Array(7 * 5).map((_, i) => Math.fround(Math.sin(i) * 0.9));
