@@ -17,7 +17,7 @@ export interface MediaWindowsOptions {
   readonly card: ModelCard;
   readonly counters?: StreamCounterRegistry;
   /** Longest a frame waits for the audio up to its pts (wall ms). */
-  readonly maxWaitMs?: number;
+  readonly audioWaitMs: number;
   /** Offline: frames wait in order for their audio, never skipped (av-sync `inOrderQueue`). */
   readonly inOrderQueue?: number;
   /** Audio kept beyond one window, seconds (av-sync `marginSeconds`). */
@@ -41,7 +41,7 @@ export function mediaWindows(decoder: Decoder, opts: MediaWindowsOptions): Obser
           sampleRate: opts.card.audio.sampleRate,
           windowSeconds: opts.card.audio.windowSeconds,
           hasAudio: ev.info.audioDecoded,
-          ...(opts.maxWaitMs !== undefined ? { maxWaitMs: opts.maxWaitMs } : {}),
+          audioWaitMs: opts.audioWaitMs,
           ...(opts.inOrderQueue !== undefined ? { inOrderQueue: opts.inOrderQueue } : {}),
           ...(opts.audioMarginSeconds !== undefined ? { marginSeconds: opts.audioMarginSeconds } : {}),
           ...(opts.counters ? { counters: opts.counters } : {}),

@@ -81,7 +81,7 @@ export class StreamSession {
     const windows = mediaWindows(this.decoder, {
       card,
       counters,
-      maxWaitMs: this.deps.avSyncMaxWaitMs,
+      audioWaitMs: this.deps.avSyncMaxWaitMs,
       onInfo: (info) => {
         hub.streamInfo({
           id,

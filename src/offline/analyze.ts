@@ -166,7 +166,7 @@ export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeSummary>
       card,
       counters,
       inOrderQueue: AVSYNC_QUEUE,
-      maxWaitMs: AVSYNC_MAX_WAIT_MS,
+      audioWaitMs: AVSYNC_MAX_WAIT_MS,
       audioMarginSeconds: AUDIO_MARGIN_S,
       // The probe saw an audio stream; if ffmpeg still cannot decode it, say so rather than quietly analyze silence.
       onInfo: (info) => info.audioDecoded || log.warn(`${opts.input}: its audio cannot be decoded; analyzing with silence (heatmaps say hasAudio: false)`),

@@ -14,7 +14,7 @@ import { WakeTimer } from './wake-timer.ts';
  * with some slack). Such a frame waits, with these bounds:
  *  - at most ONE pending frame per stream; a newer frame replaces it and the old one is counted
  *    as `skipped` (policy: latest-only, like the scheduler — an old frame is worth less than a new one);
- *  - at most `maxWaitMs` (wall clock, default 250 ms); then it goes on with the audio that exists,
+ *  - at most `audioWaitMs` (wall clock, default 250 ms); then it goes on with the audio that exists,
  *    the missing tail zero-filled and the window flagged `audioLate`.
  * Offline analysis (every frame counts, nothing is skipped) sets `inOrderQueue` instead: up to that
  * many frames wait in pts order and each goes on as soon as its audio is there; when one more
@@ -38,8 +38,8 @@ export interface AvSyncOptions {
   readonly windowSeconds: number;
   /** Whether audio is expected at the start; an 'audio-state' event changes it. Default true. */
   readonly hasAudio?: boolean;
-  /** Longest a frame waits for its audio (wall ms). Default 250. */
-  readonly maxWaitMs?: number;
+  /** Longest a frame waits for its audio, wall ms (pipeline.avSyncMaxWaitMs live; its own name, not the scheduler's maxWaitMs). */
+  readonly audioWaitMs: number;
   /** Audio history kept beyond one window (seconds). Default 1. */
   readonly marginSeconds?: number;
   /**
@@ -56,7 +56,7 @@ interface Pending {
 
 export class AvSyncCore {
   private readonly ring: AudioRing;
-  private readonly maxWaitMs: number;
+  private readonly audioWaitMs: number;
   private hasAudio: boolean;
   /** Shared by every window of a stream without audio; consumers treat windows as read-only. */
   private silence: Float32Array | undefined;
@@ -72,7 +72,7 @@ export class AvSyncCore {
 
   constructor(opts: AvSyncOptions) {
     this.ring = new AudioRing(opts);
-    this.maxWaitMs = opts.maxWaitMs ?? 250;
+    this.audioWaitMs = opts.audioWaitMs;
     this.hasAudio = opts.hasAudio ?? true;
     const q = opts.inOrderQueue;
     if (q !== undefined && !(Number.isInteger(q) && q >= 1)) throw new AvlocError('INTERNAL', `AvSync: inOrderQueue must be an integer ≥ 1, got ${q}`);
@@ -90,17 +90,17 @@ export class AvSyncCore {
     return this.onFrame(ev.frame, now);
   }
 
-  /** Releases pending frames once they have waited maxWaitMs (oldest first). */
+  /** Releases pending frames once they have waited audioWaitMs (oldest first). */
   tick(now: number): AvWindow[] {
     const out: AvWindow[] = [];
-    while (this.pending.length > 0 && now - this.pending[0]!.sinceMs >= this.maxWaitMs) out.push(this.window(this.pending.shift()!.frame));
+    while (this.pending.length > 0 && now - this.pending[0]!.sinceMs >= this.audioWaitMs) out.push(this.window(this.pending.shift()!.frame));
     return out;
   }
 
   /** When `tick` next has something to do, if ever. */
   nextWakeAtMs(): number | undefined {
     const p = this.pending[0];
-    return p ? p.sinceMs + this.maxWaitMs : undefined;
+    return p ? p.sinceMs + this.audioWaitMs : undefined;
   }
 
   /** End of stream: pending frames go on with the audio that exists. */

@@ -28,12 +28,12 @@ import { WakeTimer } from './wake-timer.ts';
  * is the RxJS operator that feeds it, runs the batches and keeps its one timer.
  */
 export interface SchedulerOptions {
-  /** Most jobs in one inference batch. Default 8. */
-  readonly maxBatchSize?: number;
-  /** Longest the oldest waiting job waits for others to join its batch (ms). Default 10. */
-  readonly maxWaitMs?: number;
-  /** A job still waiting this long after it entered is dropped as stale (ms). Default 1000. */
-  readonly deadlineMs?: number;
+  /** Most jobs in one inference batch (pipeline.maxBatch: the schema holds the default). */
+  readonly maxBatchSize: number;
+  /** Longest the oldest waiting job waits for others to join its batch, ms (pipeline.maxWaitMs). */
+  readonly maxWaitMs: number;
+  /** A job still waiting this long after it entered is dropped as stale, ms (pipeline.deadlineMs). */
+  readonly deadlineMs: number;
   /** Batches the runner may have in flight at once. Default 1. */
   readonly maxInFlight?: number;
 }
@@ -77,10 +77,10 @@ export class SchedulerCore {
   private nextBatchId = 1;
   private flushing = false;
 
-  constructor(opts: SchedulerOptions = {}, counters = new StreamCounterRegistry()) {
-    this.maxBatchSize = opts.maxBatchSize ?? 8;
-    this.maxWaitMs = opts.maxWaitMs ?? 10;
-    this.deadlineMs = opts.deadlineMs ?? 1000;
+  constructor(opts: SchedulerOptions, counters = new StreamCounterRegistry()) {
+    this.maxBatchSize = opts.maxBatchSize;
+    this.maxWaitMs = opts.maxWaitMs;
+    this.deadlineMs = opts.deadlineMs;
     this.maxInFlight = opts.maxInFlight ?? 1;
     this.counters = counters;
     const intOk = (n: number) => Number.isInteger(n) && n >= 1;
@@ -218,7 +218,7 @@ export interface ScheduleBatchesOptions extends SchedulerOptions {
  */
 export function scheduleBatches<R>(
   run: (jobs: readonly FrameJob[], batch: Batch) => ObservableInput<readonly R[]>,
-  opts: ScheduleBatchesOptions = {},
+  opts: ScheduleBatchesOptions,
 ): OperatorFunction<SchedulerInput, R> {
   const sched = opts.scheduler ?? asyncScheduler;
   return (source) =>

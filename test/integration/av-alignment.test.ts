@@ -54,7 +54,7 @@ test('the flash frame’s audio window ends at the tone onset (within one frame 
     logger: createLogger('test', 'warn'),
   });
   // A long wait for audio: offline, a frame should always get its full window.
-  const windows$ = mediaWindows(decoder, { card, maxWaitMs: 5000 });
+  const windows$ = mediaWindows(decoder, { card, audioWaitMs: 5000 });
   const all = lastValueFrom(windows$.pipe(toArray()));
   decoder.start();
   const windows: AvWindow[] = await all;

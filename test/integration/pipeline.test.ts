@@ -41,7 +41,7 @@ test('pipeline: a flood of frames from two streams is analyzed latest-only and e
   const runner = new BatchRunner(loc);
   const { sampleRate, windowSeconds } = loc.card.audio;
   const jobs$ = merge(
-    ...['a', 'b'].map((id) => from(media(id, 20)).pipe(avSync({ sampleRate, windowSeconds, hasAudio: true, counters }), audioCadence(cadence))),
+    ...['a', 'b'].map((id) => from(media(id, 20)).pipe(avSync({ sampleRate, windowSeconds, hasAudio: true, counters, audioWaitMs: 250 }), audioCadence(cadence))),
   ).pipe(map((job): SchedulerInput => ({ type: 'job', job })));
   const results = await lastValueFrom(
     jobs$.pipe(scheduleBatches((jobs) => runner.run(jobs), { counters, maxBatchSize: 4, maxWaitMs: 5, deadlineMs: 10_000 }), toArray()),

@@ -4,7 +4,7 @@ import type { MediaEvent } from '../../src/pipeline/av-sync.ts';
  * Tiny av-sync inputs for stream `s1`. With 1000 Hz audio and a 10 ms window the numbers stay
  * readable: sample i is at i ms.
  */
-export const AV_SYNC_OPTS = { sampleRate: 1000, windowSeconds: 0.01, hasAudio: true, maxWaitMs: 50 } as const;
+export const AV_SYNC_OPTS = { sampleRate: 1000, windowSeconds: 0.01, hasAudio: true, audioWaitMs: 50 } as const;
 
 export const frameEvent = (index: number, ptsMs: number): MediaEvent => ({
   type: 'frame',

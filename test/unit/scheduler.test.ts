@@ -24,7 +24,7 @@ test('scheduler skip: a newer job replaces the waiting one while the runner is b
     // a dispatches at once (only stream, runner idle); b waits, c replaces it; c runs when a is done.
     const input = hot('a-b-c-----------|', { a: job('s1', 0), b: job('s1', 1), c: job('s1', 2) });
     const run = (jobs: readonly FrameJob[]) => cold('-----(r|)', { r: jobs.map((j) => label(j, jobs.length)) });
-    expectObservable(input.pipe(scheduleBatches(run, { counters, maxWaitMs: 3, deadlineMs: 100 }))).toBe(
+    expectObservable(input.pipe(scheduleBatches(run, { maxBatchSize: 8, counters, maxWaitMs: 3, deadlineMs: 100 }))).toBe(
       '-----x----y-----|',
       { x: 's1#0/1', y: 's1#2/1' },
     );
@@ -39,7 +39,7 @@ test('scheduler batch: jobs of two streams that are ready together land in one b
     // then c and d arrive together while the runner is idle and go out as one batch of 2.
     const input = hot('a-b-----(cd)----|', { a: job('s1', 0), b: job('s2', 0), c: job('s1', 1), d: job('s2', 1) });
     const run = (jobs: readonly FrameJob[]) => cold('-(r|)', { r: jobs.map((j) => label(j, jobs.length)) });
-    expectObservable(input.pipe(scheduleBatches(run, { counters, maxWaitMs: 3, deadlineMs: 100 }))).toBe(
+    expectObservable(input.pipe(scheduleBatches(run, { maxBatchSize: 8, counters, maxWaitMs: 3, deadlineMs: 100 }))).toBe(
       '-a----b--(cd)---|',
       { a: 's1#0/1', b: 's2#0/1', c: 's1#1/2', d: 's2#1/2' },
     );
@@ -53,7 +53,7 @@ test('scheduler max wait: a lone job waits maxWaitMs for the other streams, then
     // Both streams are known after a, b (b itself waits 5 for s1). c (s1) arrives alone at 10 and goes at 10 + 5.
     const input = hot('a-b-------c---------|', { a: job('s1', 0), b: job('s2', 0), c: job('s1', 1) });
     const run = (jobs: readonly FrameJob[]) => cold('(r|)', { r: jobs.map((j) => label(j, jobs.length)) });
-    expectObservable(input.pipe(scheduleBatches(run, { maxWaitMs: 5, deadlineMs: 100 }))).toBe(
+    expectObservable(input.pipe(scheduleBatches(run, { maxBatchSize: 8, maxWaitMs: 5, deadlineMs: 100 }))).toBe(
       'a------b-------c----|',
       { a: 's1#0/1', b: 's2#0/1', c: 's1#1/1' },
     );
@@ -67,7 +67,7 @@ test('scheduler max wait is not reset by replacements (a busy stream cannot star
       a: job('s1', 0), b: job('s2', 0), c: job('s1', 1), d: job('s1', 2), e: job('s1', 3), f: job('s1', 4), g: job('s1', 5), h: job('s1', 6),
     });
     const run = (jobs: readonly FrameJob[]) => cold('(r|)', { r: jobs.map((j) => label(j, jobs.length)) });
-    expectObservable(input.pipe(scheduleBatches(run, { maxWaitMs: 5, deadlineMs: 100 }))).toBe(
+    expectObservable(input.pipe(scheduleBatches(run, { maxBatchSize: 8, maxWaitMs: 5, deadlineMs: 100 }))).toBe(
       // c fills s1's slot at 8; at 8 + 5 the newest job there (e) goes; f refills it at 14, h goes at 19.
       'a------b-----x-----y--|',
       { a: 's1#0/1', b: 's2#0/1', x: 's1#3/1', y: 's1#6/1' },
@@ -81,7 +81,7 @@ test('scheduler deadline: a job that waits past deadlineMs while the runner is b
     // a runs for 30 ms; b waits from 2 and is dropped at 2 + 20 = 22; nothing else is analyzed.
     const input = hot('a-b-----------------------------------|', { a: job('s1', 0), b: job('s1', 1) });
     const run = (jobs: readonly FrameJob[]) => cold('------------------------------(r|)', { r: jobs.map((j) => label(j, jobs.length)) });
-    expectObservable(input.pipe(scheduleBatches(run, { counters, maxWaitMs: 5, deadlineMs: 20 }))).toBe(
+    expectObservable(input.pipe(scheduleBatches(run, { maxBatchSize: 8, counters, maxWaitMs: 5, deadlineMs: 20 }))).toBe(
       '------------------------------a-------|',
       { a: 's1#0/1' },
     );
@@ -97,7 +97,7 @@ test('scheduler busy runner: jobs wait in their slots, one per stream, and go ou
       a: job('s1', 0), b: job('s2', 0), c: job('s1', 1), d: job('s2', 1), e: job('s1', 2), f: job('s2', 2),
     });
     const run = (jobs: readonly FrameJob[]) => cold('----------(r|)', { r: jobs.map((j) => label(j, jobs.length)) });
-    expectObservable(input.pipe(scheduleBatches(run, { counters, maxWaitMs: 3, deadlineMs: 100 }))).toBe(
+    expectObservable(input.pipe(scheduleBatches(run, { maxBatchSize: 8, counters, maxWaitMs: 3, deadlineMs: 100 }))).toBe(
       '----------a---------(xy)-|',
       { a: 's1#0/1', x: 's2#2/2', y: 's1#2/2' },
     );
@@ -111,7 +111,7 @@ test('scheduler respects maxInFlight: a second batch starts only when there is r
   marbles(({ hot, cold, expectObservable }) => {
     const input = hot('a-b------|', { a: job('s1', 0), b: job('s1', 1) });
     const run = (jobs: readonly FrameJob[]) => cold('----(r|)', { r: jobs.map((j) => label(j, jobs.length)) });
-    expectObservable(input.pipe(scheduleBatches(run, { maxInFlight: 2, maxWaitMs: 1, deadlineMs: 100 }))).toBe(
+    expectObservable(input.pipe(scheduleBatches(run, { maxBatchSize: 8, maxInFlight: 2, maxWaitMs: 1, deadlineMs: 100 }))).toBe(
       '----a-b--|',
       { a: 's1#0/1', b: 's1#1/1' },
     );
@@ -125,7 +125,7 @@ test('scheduler end of stream frees its slot and counters', () => {
     const input = hot('a-b-e--------|', { a: job('s1', 0), b: job('s1', 1), e: end('s1') });
     const run = (jobs: readonly FrameJob[]) => cold('-----(r|)', { r: jobs.map((j) => label(j, jobs.length)) });
     expectObservable(
-      input.pipe(scheduleBatches(run, { counters, maxWaitMs: 1, deadlineMs: 100, onCore: (c) => (core = c) })),
+      input.pipe(scheduleBatches(run, { maxBatchSize: 8, counters, maxWaitMs: 1, deadlineMs: 100, onCore: (c) => (core = c) })),
     ).toBe('-----a-------|', { a: 's1#0/1' });
   });
   assert.equal(counters.get('s1'), undefined);
@@ -161,7 +161,7 @@ test('scheduler: a failing runner counts its jobs as dropped and later batches s
     let calls = 0;
     const run = (jobs: readonly FrameJob[]) =>
       calls++ === 0 ? cold<string[]>('-#', {}, new Error('ort failed')) : cold('-(r|)', { r: jobs.map((j) => label(j, jobs.length)) });
-    expectObservable(input.pipe(scheduleBatches(run, { counters, maxWaitMs: 1, deadlineMs: 100, onBatchError: (e) => errors.push(e) }))).toBe(
+    expectObservable(input.pipe(scheduleBatches(run, { maxBatchSize: 8, counters, maxWaitMs: 1, deadlineMs: 100, onBatchError: (e) => errors.push(e) }))).toBe(
       '------b---|',
       { b: 's1#1/1' },
     );
@@ -175,13 +175,13 @@ test('scheduler flushes waiting jobs when its source completes, then completes',
     // b (s2) waits for a batch partner from s1 (maxWait 50), but the source ends at 2: b goes then.
     const input = hot('ab|', { a: job('s1', 0), b: job('s2', 0) });
     const run = (jobs: readonly FrameJob[]) => cold('(r|)', { r: jobs.map((j) => label(j, jobs.length)) });
-    expectObservable(input.pipe(scheduleBatches(run, { maxWaitMs: 50, deadlineMs: 100 }))).toBe('a-(b|)', {
+    expectObservable(input.pipe(scheduleBatches(run, { maxBatchSize: 8, maxWaitMs: 50, deadlineMs: 100 }))).toBe('a-(b|)', {
       a: 's1#0/1', b: 's2#0/1',
     });
   });
 });
 
 test('scheduler rejects options that could never dispatch before the deadline', () => {
-  assert.throws(() => new SchedulerCore({ maxWaitMs: 100, deadlineMs: 100 }), { code: 'CONFIG_INVALID' });
-  assert.throws(() => new SchedulerCore({ maxBatchSize: 0 }), { code: 'CONFIG_INVALID' });
+  assert.throws(() => new SchedulerCore({ maxBatchSize: 8, maxWaitMs: 100, deadlineMs: 100 }), { code: 'CONFIG_INVALID' });
+  assert.throws(() => new SchedulerCore({ maxBatchSize: 0, maxWaitMs: 10, deadlineMs: 1000 }), { code: 'CONFIG_INVALID' });
 });
