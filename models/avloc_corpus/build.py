@@ -25,12 +25,9 @@ def asset_id(a: Dict) -> str:
     return f"{a['kind']}:{a['ref']}"
 
 
-def load_split_assets(seed: int, rate: int, pack: str = None):
-    """Returns (per-split {category: {pictures: [(spec, img)], sounds: [(spec, wave)]}}, backgrounds).
-    With `pack` (see pack.py), the same pools are read from that file instead of the packages."""
-    if pack:
-        from .pack import read_pack
-        return read_pack(pack, seed, rate)
+def load_split_assets(seed: int, rate: int):
+    """Returns (per-split {category: {pictures: [(spec, img)], sounds: [(spec, wave)]}}, backgrounds),
+    from the unpacked packages (pools.py also reads them from a pack file)."""
     rng = random.Random(seed)
     all_midi = [s for c in catalog.CATEGORIES.values() for s in c["sounds"] if s["kind"] == "midi"]
     renders = midi.render_all(all_midi, packages.soundfont, rate, os.path.join(packages.cache_dir(), "renders"))

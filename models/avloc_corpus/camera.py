@@ -42,7 +42,7 @@ def load_photo(name: str, size: int) -> tuple:
 
 
 def main(argv=None) -> None:
-    from .report import load_ckpt
+    from .checkpoints import load_ckpt
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("checkpoint")
     p.add_argument("--out")

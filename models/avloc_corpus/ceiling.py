@@ -32,11 +32,11 @@ import os
 import torch
 import torch.nn.functional as F
 
-from avloc_toolkit.evaluate import metrics_from_heatmaps
+from avloc_toolkit.metrics import metrics_from_heatmaps
 from avloc_toolkit.model import centred_features, heatmap
 
 from . import packages
-from .report import load_ckpt
+from .checkpoints import load_ckpt
 from .scene_cache import embed, gt_maps, load_split, to_input
 
 

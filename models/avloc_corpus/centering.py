@@ -19,38 +19,14 @@ import os
 
 import torch
 
-from avloc_toolkit.evaluate import metrics_from_heatmaps
+from avloc_toolkit.metrics import metrics_from_heatmaps
 from avloc_toolkit.model import AVIN, centred_features, heatmap
 
 from . import packages
+from .checkpoints import load_ckpt, sidecar
 from .scene_cache import embed, gt_maps, load_split
 
 GRID = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0)
-
-
-def sidecar(checkpoint: str) -> str:
-    return os.path.join(os.path.dirname(os.path.abspath(checkpoint)), "centering.json")
-
-
-def _record(checkpoint: str) -> dict:
-    """What this tool wrote for this checkpoint ({} if nothing, or if it was for another file)."""
-    path = sidecar(checkpoint)
-    if not os.path.exists(path):
-        return {}
-    with open(path) as f:
-        rec = json.load(f)
-    return rec if rec["checkpoint"] == os.path.basename(checkpoint) else {}
-
-
-def recorded(checkpoint: str, default: float = 0.0) -> float:
-    """The centering chosen for this checkpoint by this tool, else `default` (the one its training
-    selected it with, 0 for the official avmap)."""
-    return float(_record(checkpoint).get("centering", default))
-
-
-def recorded_scan(checkpoint: str) -> dict:
-    """The val metrics per centering that chose it ({} if none was chosen for this checkpoint)."""
-    return _record(checkpoint).get("val", {})
 
 
 def scan(model: AVIN, split: dict, grid=GRID) -> dict:
@@ -72,12 +48,11 @@ def main(argv=None) -> None:
     p.add_argument("--pack", help="compose the val split in memory from this asset pack instead of reading the corpus")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
-    from .report import load_ckpt
     model, _ = load_ckpt(a.checkpoint)
     if a.pack:
-        from .build import load_split_assets
+        from .pools import split_pools
         from .train_scenes import recompose
-        pools, bgs = load_split_assets(0, model.cfg.sample_rate, a.pack)
+        pools, bgs = split_pools(0, model.cfg.sample_rate, a.pack)
         val = recompose(pools["val"], bgs["val"], "val", 300, 0, model.cfg.sample_rate)
     else:
         val = load_split(os.path.join(a.data, "val"), model.cfg.sample_rate)

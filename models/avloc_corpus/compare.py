@@ -15,15 +15,16 @@ import numpy as np
 import torch
 
 from avloc_toolkit.data import boxes_to_gt
-from avloc_toolkit.evaluate import metrics_from_heatmaps
+from avloc_toolkit.metrics import metrics_from_heatmaps
 
 from . import generate
-from .build import load_split_assets
-from .report import heatmaps, load_ckpt
+from .pools import split_pools
+from .checkpoints import load_ckpt
+from .report import heatmaps
 
 
 def fresh_val(n: int, pack: str, seed: int = 0, workers: int = 2):
-    pools, bgs = load_split_assets(0, 16000, pack)
+    pools, bgs = split_pools(0, 16000, pack)
     make = generate.scene_arrays(pools["val"], bgs["val"], 160, 3.0, 16000, 0.3)
     d = generate.in_chunks(make, n, f"compare:{seed}", workers)
     gt = np.stack([boxes_to_gt([[int(v) for v in b]], 160, 160) for b in d["boxes"]])

@@ -69,7 +69,7 @@ def groups(items: List[Dict]) -> Dict[str, np.ndarray]:
 
 
 def scored(heats: torch.Tensor, gt: torch.Tensor, items: List[Dict]) -> Dict:
-    from avloc_toolkit.evaluate import metrics_from_heatmaps
+    from avloc_toolkit.metrics import metrics_from_heatmaps
     r = metrics_from_heatmaps(heats, gt, "avin")
     ciou = np.array(r["per_item"]["ciou"])
     return {g: {"n": int(m.sum()), "ciou@0.5": float((ciou[m] >= 0.5).mean()), "mean_ciou": float(ciou[m].mean())}
@@ -85,7 +85,7 @@ def main(argv=None) -> None:
     import os
 
     from . import packages
-    from .report import load_ckpt
+    from .checkpoints import load_ckpt
     from .scene_cache import gt_maps, load_split
 
     p = argparse.ArgumentParser(description=main.__doc__)

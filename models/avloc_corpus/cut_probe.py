@@ -17,7 +17,7 @@ import os
 import torch
 import torch.nn.functional as F
 
-from avloc_toolkit.evaluate import metrics_from_heatmaps
+from avloc_toolkit.metrics import metrics_from_heatmaps
 from avloc_toolkit.tfjs_graph import TFJSGraph
 from avloc_toolkit.trunks import trunk_json
 

@@ -29,11 +29,11 @@ import torch.nn.functional as F
 from scipy.signal import lfilter, resample_poly
 
 from avloc_toolkit.audio import ResNet22
-from avloc_toolkit.model import IMAGENET_MEAN, IMAGENET_STD
+from avloc_toolkit.imagenet import IMAGENET_MEAN, IMAGENET_STD
 from avloc_toolkit.visual import VisualResNet
 
 from . import compose
-from .build import load_split_assets
+from .pools import split_pools
 from .generate import in_chunks
 from .variant import corpus_config
 
@@ -219,7 +219,7 @@ def main(argv=None) -> None:
         logf.flush()
 
     t0 = time.time()
-    pools, bgs = load_split_assets(a.seed, cfg.sample_rate, a.pack)
+    pools, bgs = split_pools(a.seed, cfg.sample_rate, a.pack)
     # the visual stage draws first from "pretrain:SEED" whether run alone or with the audio stage
     rng = random.Random((f"pretrain:{a.seed}" if a.only != "audio" else f"pretrain:{a.seed}:audio") + a.tag)
     info = {"config": cfg.to_dict(), "seed": a.seed, "n_visual": a.n_visual, "n_audio": a.n_audio,

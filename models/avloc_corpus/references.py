@@ -10,7 +10,7 @@ from typing import Dict
 
 import torch
 
-from avloc_toolkit.evaluate import AUC_THRESHOLDS, metrics_from_heatmaps, per_item_scores, trapezoid_auc
+from avloc_toolkit.metrics import AUC_THRESHOLDS, metrics_from_heatmaps, per_item_scores, trapezoid_auc
 
 
 def centre_heatmaps(n: int, h: int, w: int) -> torch.Tensor:

@@ -20,26 +20,15 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from avloc_toolkit.evaluate import metrics_from_heatmaps, normalize_maps, upsample
-from avloc_toolkit.config import AVINConfig
+from avloc_toolkit.metrics import metrics_from_heatmaps, normalize_maps, upsample
 from avloc_toolkit.model import AVIN, centred_features, heatmap
 
 from . import packages
-from .centering import recorded
 from .references import centre_metrics, whole_image_metrics
+from .checkpoints import load_ckpt
 from .scene_cache import embed, gt_maps, load_split
 
 KEYS = ("n", "ciou@0.5", "auc", "nsa", "mean_ciou")
-
-
-def load_ckpt(path: str):
-    ck = torch.load(path, map_location="cpu")
-    cfg = AVINConfig.from_dict(ck["config"])     # the variant it was trained as
-    # chosen on val after training (centering.py), or the one val selected best.pt with
-    cfg.feature_centering = recorded(path, ck.get("config", {}).get("feature_centering", 0.0))
-    model = AVIN(cfg, freeze_audio=True)
-    model.load_state_dict(ck["model"])
-    return model.eval(), ck
 
 
 def heatmaps(model: AVIN, images: torch.Tensor, waves: torch.Tensor) -> torch.Tensor:

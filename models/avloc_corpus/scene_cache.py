@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from avloc_toolkit.data import boxes_to_gt, load_audio, read_manifest, take_window
-from avloc_toolkit.model import IMAGENET_MEAN, IMAGENET_STD
+from avloc_toolkit.imagenet import IMAGENET_MEAN, IMAGENET_STD
 
 MEAN = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1) * 255.0
 STD = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1) * 255.0

@@ -22,8 +22,8 @@ import torch
 from avloc_toolkit.export import export_bundle, git_commit, make_card
 from avloc_toolkit.trunks import TRUNKS, provenance
 
-from .centering import recorded_scan
-from .report import load_ckpt
+from .checkpoints import recorded_scan
+from .checkpoints import load_ckpt
 
 
 def data_licences(splits_json: str) -> list:

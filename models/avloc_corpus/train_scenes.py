@@ -23,12 +23,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from avloc_toolkit.evaluate import metrics_from_heatmaps
+from avloc_toolkit.metrics import metrics_from_heatmaps
 from avloc_toolkit.export import git_commit
 from avloc_toolkit.model import AVIN, centred_features, create_optimizer, heatmap
 
 from . import generate, packages
-from .build import load_split_assets
+from .pools import split_pools
 from .objectives import loss_for
 from .plot import plot_curves
 from .scene_cache import audio_features, gt_maps, load_split, to_input
@@ -121,7 +121,7 @@ def scenes_in_memory(a, cfg):
     """(train, val) composed from the asset pools instead of read from the stored corpus: val is the
     corpus' val split (300) again; train is `a.fresh` new scenes composed in parallel chunks, or
     without --fresh the corpus' train split (6000) again."""
-    pools, bgs = load_split_assets(a.corpus_seed, cfg.sample_rate, a.pack)
+    pools, bgs = split_pools(a.corpus_seed, cfg.sample_rate, a.pack)
     va = recompose(pools["val"], bgs["val"], "val", 300, a.corpus_seed, cfg.sample_rate)
     if not a.fresh:
         return recompose(pools["train"], bgs["train"], "train", 6000, a.corpus_seed, cfg.sample_rate), va

@@ -57,7 +57,7 @@ class AVINConfig:
     @property
     def grid(self) -> int:
         if self.visual_trunk:
-            from .trunks import cut_stride
+            from .trunk_specs import cut_stride
             return self.image_size // (cut_stride(self.visual_trunk, self.visual_cut) * self.visual_pool)
         stride = 4
         for s in self.visual_strides:

@@ -35,7 +35,7 @@ from scipy.signal import resample_poly
 from torch.utils.data import Dataset
 
 from .config import AVINConfig
-from .model import IMAGENET_MEAN, IMAGENET_STD
+from .imagenet import IMAGENET_MEAN, IMAGENET_STD
 
 EVAL_SIZE = 224   # AVIN evaluates on 224 x 224 maps whatever the model's input size
 

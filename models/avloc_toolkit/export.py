@@ -24,7 +24,8 @@ import torch
 import torch.nn as nn
 
 from .config import AVINConfig, make_config, PRESETS
-from .model import AVIN, IMAGENET_MEAN, IMAGENET_STD
+from .imagenet import IMAGENET_MEAN, IMAGENET_STD
+from .model import AVIN
 
 OPSET = 17
 

@@ -14,8 +14,6 @@ from .config import AVINConfig
 from .losses import avin_losses
 from .visual import VisualResNet
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 class AudioProj(nn.Module):

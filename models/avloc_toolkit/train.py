@@ -37,20 +37,7 @@ from torch.utils.data import DataLoader, Dataset
 from .config import AVINConfig, PRESETS, make_config
 from .export import git_commit
 from .model import AVIN, create_optimizer
-
-
-def pick_device(device: str = "auto") -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-    if torch.cuda.is_available():
-        torch.cuda.manual_seed_all(seed)
+from .utils import pick_device, seed_everything
 
 
 class _Log:
@@ -91,7 +78,7 @@ def load_init_weights(model: AVIN, visual: Optional[str] = None, audio: Optional
 
 
 def _evaluate(model: AVIN, val_ds: Dataset, device: torch.device, batch_size: int) -> Dict[str, Any]:
-    from .evaluate import metrics_from_heatmaps
+    from .metrics import metrics_from_heatmaps
     from .model import heatmap
     model.eval()
     heats, gts = [], []

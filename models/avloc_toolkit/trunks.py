@@ -19,32 +19,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .imagenet import IMAGENET_MEAN, IMAGENET_STD
 from .tfjs_graph import TFJSGraph
-
-REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-
-TRUNKS = {
-    "centernet-mnv3": {
-        "package": "@vladmandic/human",
-        "version": "3.3.6",
-        "file": "models/centernet.json",
-        "license": "the package is MIT; the upstream CenterNet weights carry no licence file of their own",
-        "what": "CenterNet object detector (COCO, 80 classes) on a MobileNetV3 backbone (ImageNet), TF.js graph model, float16 weights",
-        "input": "RGB 0-255, 512 x 512 native (fully convolutional; other sizes rescale its upsampling)",
-        # cut name -> the nodes it reads, each (node, stride of its map, channels); several nodes are
-        # average-pooled to the coarsest stride and concatenated. "bb9+head8" was chosen by a
-        # box-supervised linear probe on val scenes (models/README.md): the backbone's stride-16
-        # block 9 (ImageNet-level parts) with the head's stride-8 fusion (COCO objects) beat any
-        # single cut, and the stride-4 neck (the class head's input) localizes worst off COCO's domain
-        "cuts": {
-            "bb9+head8": (("tower_0/MobilenetV3/expanded_conv_9/add", 16, 64), ("tower_0/CenternetHead/Relu_1", 8, 192)),
-            "neck": (("tower_0/CenternetHead/mul", 4, 128),),
-            "neck16": (("tower_0/CenternetHead/Relu", 16, 256),),
-            "backbone16": (("tower_0/MobilenetV3/expanded_conv_11/add", 16, 88),),
-        },
-    },
-}
-
+from .trunk_specs import REPO_ROOT, TRUNKS, cut_stride
 
 def trunk_json(name: str, root: str = REPO_ROOT) -> str:
     t = TRUNKS[name]
@@ -58,11 +35,6 @@ def trunk_json(name: str, root: str = REPO_ROOT) -> str:
     if version != t["version"]:
         raise RuntimeError(f"trunk {name!r}: {t['package']} is {version} in node_modules, expected {t['version']}")
     return os.path.join(pkg, t["file"])
-
-
-def cut_stride(name: str, cut: str) -> int:
-    """The stride of a cut's map: its coarsest node's."""
-    return max(stride for _, stride, _ in TRUNKS[name]["cuts"][cut])
 
 
 def provenance(name: str, cut: str) -> dict:
@@ -80,7 +52,6 @@ class PretrainedTrunk(nn.Module):
 
     def __init__(self, name: str, cut: str, image_size: int, pool: int = 1):
         super().__init__()
-        from .model import IMAGENET_MEAN, IMAGENET_STD
         nodes = TRUNKS[name]["cuts"][cut]
         self.graph = TFJSGraph(trunk_json(name), [n for n, _, _ in nodes], (image_size, image_size))
         top = cut_stride(name, cut)

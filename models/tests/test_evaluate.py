@@ -4,7 +4,7 @@ import numpy as np
 import torch
 
 from helpers import MODELS_DIR  # noqa: F401
-from avloc_toolkit.evaluate import (metrics_from_heatmaps, normalize_maps, prediction_maps, trapezoid_auc,
+from avloc_toolkit.metrics import (metrics_from_heatmaps, normalize_maps, prediction_maps, trapezoid_auc,
                                     upsample)
 
 

@@ -128,7 +128,7 @@ class Centering(unittest.TestCase):
         # scan scores each grid value with the model's own maps; lambda 0 is the plain heatmap,
         # and the sidecar is read back only for the checkpoint it was written for
         import json
-        from avloc_corpus import centering
+        from avloc_corpus import centering, checkpoints
         from avloc_corpus.variant import corpus_config
         from avloc_toolkit.model import AVIN
         torch.manual_seed(0)
@@ -144,11 +144,11 @@ class Centering(unittest.TestCase):
         self.assertNotEqual(res[0.0]["mean_ciou"], res[1.0]["mean_ciou"])
         with tempfile.TemporaryDirectory() as tmp:
             ck = os.path.join(tmp, "best.pt")
-            self.assertEqual(centering.recorded(ck, 0.5), 0.5)       # nothing recorded: the default
-            with open(centering.sidecar(ck), "w") as f:
+            self.assertEqual(checkpoints.recorded(ck, 0.5), 0.5)       # nothing recorded: the default
+            with open(checkpoints.sidecar(ck), "w") as f:
                 json.dump({"centering": 2.5, "checkpoint": "best.pt", "val": {}}, f)
-            self.assertEqual(centering.recorded(ck), 2.5)
-            self.assertEqual(centering.recorded(os.path.join(tmp, "last.pt"), 0.0), 0.0)
+            self.assertEqual(checkpoints.recorded(ck), 2.5)
+            self.assertEqual(checkpoints.recorded(os.path.join(tmp, "last.pt"), 0.0), 0.0)
 
 
 if __name__ == "__main__":
