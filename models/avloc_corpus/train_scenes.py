@@ -29,7 +29,7 @@ from avloc_toolkit.model import AVIN, centred_features, create_optimizer, heatma
 
 from . import generate, packages
 from .pools import split_pools
-from .objectives import loss_for
+from avloc_toolkit.losses import loss_for
 from .plot import plot_curves
 from .scene_cache import audio_features, gt_maps, load_split, to_input
 from .variant import corpus_config

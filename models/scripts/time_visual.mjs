@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Times a bundle's visual graph at batch 1 in onnxruntime-node (the runtime the service uses).
 //
-//   node models/avloc_corpus/time_visual.mjs <bundleDir> [--runs 200] [--threads 2]
+//   node models/scripts/time_visual.mjs <bundleDir> [--runs 200] [--threads 2]
 //
 // Prints JSON: median / p90 / mean ms per frame after 20 warm-up runs. Also times audio.onnx once
 // per run set, since its cadence is separate (docs/MODEL_CONTRACT.md).
