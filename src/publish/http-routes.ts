@@ -48,7 +48,7 @@ export function registerApiRoutes(router: Router, deps: ApiDeps): void {
   });
   router.route('GET', '/metrics', async (req, res) => {
     if (!(await grantsOf(req)).admin) throw new AvlocError('FORBIDDEN', 'the token does not grant admin (needed for /metrics)');
-    const text = deps.metrics.render();
+    const text = await deps.metrics.render();
     res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'content-length': Buffer.byteLength(text) });
     res.end(text);
   });

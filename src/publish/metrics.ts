@@ -1,10 +1,19 @@
 /**
- * A tiny metrics registry rendered to the Prometheus text format 0.0.4, written by hand so the
- * service needs no metrics dependency. Counters, gauges and fixed-bucket histograms, each with
- * labels; `onCollect` hooks refresh values owned elsewhere (pipeline counters, RSS) at scrape time.
+ * /metrics: the service's own series in a small registry, and prom-client's default process,
+ * GC and event-loop metrics beside them.
+ *
+ * Why our series keep a registry of their own: most of them mirror counts owned elsewhere — the
+ * pipeline's per-stream StreamCounters, the ingest's refusal counts — copied in at scrape time
+ * (`onCollect`) as absolute values, and per-stream series are removed when the stream ends;
+ * prom-client's Counter can only be incremented. Counters, gauges and fixed-bucket histograms,
+ * each with labels, rendered in the Prometheus text format 0.0.4. What a hand-written registry
+ * cannot do well — process CPU and memory, heap spaces, GC pauses, event-loop lag — comes from
+ * prom-client (`collectDefaultMetrics`).
  *
  * Label sets are bounded by the caller: per-stream series are removed when the stream ends.
  */
+import { Registry as PromRegistry, collectDefaultMetrics } from 'prom-client';
+
 export type Labels = Readonly<Record<string, string>>;
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -230,16 +239,14 @@ export class AvlocMetrics {
   readonly inferenceSeconds = this.registry.histogram('avloc_inference_seconds', 'Wall time of one inference batch.', LATENCY_BUCKETS);
   readonly stageSeconds = this.registry.histogram('avloc_stage_seconds', 'Per-frame time spent in each stage (decode, wait, inference, send).', LATENCY_BUCKETS);
   readonly e2eLatency = this.registry.histogram('avloc_e2e_latency_seconds', 'Capture to socket write, per heatmap message.', LATENCY_BUCKETS);
-  readonly rss = this.registry.gauge('process_resident_memory_bytes', 'Resident memory size in bytes.');
-  readonly heapUsed = this.registry.gauge('nodejs_heap_used_bytes', 'V8 heap used in bytes.');
   readonly uptime = this.registry.gauge('avloc_uptime_seconds', 'Seconds since the metrics registry was created.');
   private readonly startedAt = Date.now();
+  /** prom-client's default metrics (process_*, nodejs_*: CPU, memory, heap, GC, event-loop lag). */
+  private readonly runtime = new PromRegistry();
 
   constructor() {
+    collectDefaultMetrics({ register: this.runtime });
     this.registry.onCollect(() => {
-      const mem = process.memoryUsage();
-      this.rss.set({}, mem.rss);
-      this.heapUsed.set({}, mem.heapUsed);
       this.uptime.set({}, (Date.now() - this.startedAt) / 1000);
     });
   }
@@ -264,7 +271,8 @@ export class AvlocMetrics {
     this.registry.removeWhere('stream', stream);
   }
 
-  render(): string {
-    return this.registry.render();
+  /** Our series, then the runtime's. */
+  async render(): Promise<string> {
+    return `${this.registry.render()}${await this.runtime.metrics()}`;
   }
 }

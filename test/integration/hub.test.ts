@@ -368,7 +368,7 @@ test('a client that stops reading stays within its queue bound and its drops are
     assert.ok(s.queueDropped > TOTAL / 2, `drops counted: ${s.queueDropped}`);
     assert.equal(s.heatmapsSent + s.queueDropped + s.queuedHeatmaps, TOTAL, 'every heatmap was sent, dropped or is queued');
     assert.equal(rig.metrics.clientQueueDropped.get({ stream: 'cam1' }), s.queueDropped);
-    assert.match(rig.metrics.render(), new RegExp(`avloc_client_queue_dropped_total\\{stream="cam1"\\} ${s.queueDropped}`));
+    assert.match(await rig.metrics.render(), new RegExp(`avloc_client_queue_dropped_total\\{stream="cam1"\\} ${s.queueDropped}`));
     // 2000 x 64 KiB went through the hub; a leak would keep >100 MiB. Generous, GC-independent-ish.
     const grown = after.arrayBuffers - before.arrayBuffers;
     assert.ok(grown < 64 * 1024 * 1024, `array buffers grew by ${grown} bytes`);
@@ -405,7 +405,7 @@ test('live counters from the pipeline show in the stream list and metrics withou
     rig.hub.publish(frameResult('cam1', 0), counters(0));
     live.skipped = 61;
     assert.deepEqual(rig.hub.listStreams()[0]?.counters, live);
-    assert.match(rig.metrics.render(), /^avloc_frames_skipped_total\{stream="cam1"\} 61$/m);
+    assert.match(await rig.metrics.render(), /^avloc_frames_skipped_total\{stream="cam1"\} 61$/m);
   } finally {
     await rig.close();
   }

@@ -41,12 +41,12 @@ test('counters refuse to go down; names are checked; duplicates are refused', ()
   assert.throws(() => r.gauge('bad-name', 'x'));
 });
 
-test('batches by size show that two streams were batched together', () => {
+test('batches by size show that two streams were batched together', async () => {
   const m = new AvlocMetrics();
   m.recordBatch(2, 0.04);
   m.recordBatch(2, 0.05);
   m.recordBatch(1, 0.02);
-  const text = m.render();
+  const text = await m.render();
   assert.match(text, /^avloc_batches_total\{size="2"\} 2$/m);
   assert.match(text, /^avloc_batches_total\{size="1"\} 1$/m);
   assert.match(text, /^avloc_inference_batch_size_bucket\{le="1"\} 1$/m);
@@ -54,13 +54,13 @@ test('batches by size show that two streams were batched together', () => {
   assert.match(text, /^avloc_inference_seconds_count 3$/m);
 });
 
-test('an ended stream\u2019s series are forgotten (bounded label cardinality)', () => {
+test('an ended stream\u2019s series are forgotten (bounded label cardinality)', async () => {
   const m = new AvlocMetrics();
   m.setStreamCounters('cam1', { decoded: 10, skipped: 3, dropped: 1, analyzed: 6 });
   m.setStreamCounters('cam2', { decoded: 1, skipped: 0, dropped: 0, analyzed: 1 });
-  assert.match(m.render(), /^avloc_frames_skipped_total\{stream="cam1"\} 3$/m);
+  assert.match(await m.render(), /^avloc_frames_skipped_total\{stream="cam1"\} 3$/m);
   m.forgetStream('cam1');
-  const text = m.render();
+  const text = await m.render();
   assert.doesNotMatch(text, /stream="cam1"/);
   assert.match(text, /^avloc_frames_decoded_total\{stream="cam2"\} 1$/m);
   assert.match(text, /^process_resident_memory_bytes \d+$/m);
