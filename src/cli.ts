@@ -28,7 +28,7 @@ Usage:
 
 Environment: AVLOC_CONFIG, AVLOC_HTTP_PORT, AVLOC_RTMP_PORT, AVLOC_MODEL, AVLOC_DEVICE, AVLOC_MAX_BATCH,
              AVLOC_AUTH_SECRET, AVLOC_ALLOW_ANONYMOUS, AVLOC_ALLOWED_ORIGINS, AVLOC_TOKEN (watch),
-             AVLOC_LOG_LEVEL (debug|info|warn|error), FFMPEG_PATH. See README.md.`;
+             AVLOC_LOG_LEVEL (debug|info|warn|error), AVLOC_LOG_FORMAT (json|pretty), FFMPEG_PATH. See README.md.`;
 
 /** Flags of `serve` and the config key each one sets. */
 const SERVE_FLAGS: Record<string, { key: string; type: 'string' | 'boolean'; number?: boolean; invert?: boolean }> = {
