@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
+import { resolveConfigPath } from './app/paths.ts';
 import { loadConfig, setPath } from './config/load.ts';
 import { AvlocError, describeError } from './errors.ts';
 import { createLogger } from './log.ts';
@@ -24,6 +25,8 @@ Usage:
                 [--device cpu|cuda] [--max-batch N] [--overlay-height N] [--config FILE]
                 (every frame, or N per second, as fast as the machine allows; default outputs
                  NAME.avloc.mp4 and NAME.avloc.jsonl in the current folder)
+  avloc export triton --model DIR --out REPO [--max-batch N] [--queue-delay-us N]
+                (a Triton Inference Server model repository for a bundle: one model per graph)
   avloc help
 
 Environment: AVLOC_CONFIG, AVLOC_HTTP_PORT, AVLOC_RTMP_PORT, AVLOC_MODEL, AVLOC_DEVICE, AVLOC_MAX_BATCH,
@@ -138,6 +141,27 @@ async function publishCommand(args: string[]): Promise<void> {
     ...(port > 0 ? { httpPort: port } : {}),
     signal: controller.signal,
   });
+}
+
+async function exportCommand(args: string[]): Promise<void> {
+  const [target, ...rest] = args;
+  if (target !== 'triton') throw new AvlocError('CONFIG_INVALID', `export knows one target, triton (got ${target ?? 'none'})\n\n${USAGE}`);
+  const { values } = parseArgs({
+    args: rest,
+    options: { model: { type: 'string' }, out: { type: 'string' }, 'max-batch': { type: 'string' }, 'queue-delay-us': { type: 'string' } },
+    allowPositionals: false,
+    strict: true,
+  });
+  if (!values.out) throw new AvlocError('CONFIG_INVALID', 'export triton needs --out REPO (the model repository folder to write)');
+  const modelDir = resolveConfigPath(values.model ?? loadConfig().model.dir);
+  const { exportTriton } = await import('./inference/triton-export.ts');
+  const names = await exportTriton({
+    modelDir,
+    outDir: values.out,
+    ...(values['max-batch'] !== undefined ? { maxBatch: Number(values['max-batch']) } : {}),
+    ...(values['queue-delay-us'] !== undefined ? { queueDelayUs: Number(values['queue-delay-us']) } : {}),
+  });
+  process.stdout.write(`wrote ${names.map((n) => `${values.out}/${n}`).join(', ')}\n`);
 }
 
 async function token(args: string[]): Promise<void> {
@@ -256,6 +280,8 @@ async function main(argv: string[]): Promise<void> {
       return token(rest);
     case 'publish':
       return publishCommand(rest);
+    case 'export':
+      return exportCommand(rest);
     case 'analyze':
       return analyze(rest);
     case undefined:
