@@ -105,9 +105,10 @@ export const RTMP_LIMITS = { chunkStreams: 64, messageBytesBeforePublish: 64 * 1
  * What a connection that is not yet publishing or playing may hold: RTMP's handshake is 3 KiB and
  * its connect / createStream / publish commands well under 1 KiB each, so a peer past the byte
  * budget is not a client. At most `perAddress` such connections from one address and `total` in
- * all: a flood of connections that never get anywhere cannot stall accept or hold memory.
+ * all: a flood of connections that never get anywhere cannot stall accept or hold memory. 32, not
+ * fewer: the service's own decoders connect from loopback too, several at once when streams start.
  */
-export const HANDSHAKE_LIMITS = { bytes: 256 * 1024, perAddress: 8, total: 128 } as const;
+export const HANDSHAKE_LIMITS = { bytes: 256 * 1024, perAddress: 32, total: 128 } as const;
 
 /** Media a publisher may send while its token is being checked (metadata, sequence headers, a keyframe). */
 export const PENDING_LIMITS = { packets: 256, bytes: 8 * 1024 * 1024 } as const;
