@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { join } from 'node:path';
 import { Subject, from, map } from 'rxjs';
 import { openLocalizer } from './app/open-localizer.ts';
@@ -188,7 +188,7 @@ export async function startServer(config: Config, log: Logger): Promise<AvlocSer
   const router = new Router({ log: log.child('http'), staticDir: viewerDir });
   // One cap for every door: each live stream costs a decoder process.
   const atCapacity = (): boolean => sessions.size >= config.limits.maxStreams;
-  const originOf = (req: import('node:http').IncomingMessage): string | null => {
+  const originOf = (req: IncomingMessage): string | null => {
     if (!auth.originAllowed(req)) return null;
     return typeof req.headers.origin === 'string' ? req.headers.origin : '*';
   };
