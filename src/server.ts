@@ -5,7 +5,7 @@ import { Subject, from, map } from 'rxjs';
 import { openLocalizer } from './app/open-localizer.ts';
 import { PACKAGE_ROOT, resolveConfigPath } from './app/paths.ts';
 import { StreamSession, type StreamSessionDeps } from './app/stream-session.ts';
-import { Auth, forbidden } from './auth/auth.ts';
+import { Auth, bearerToken } from './auth/auth.ts';
 import { checkExposure } from './auth/exposure.ts';
 import { mayPublish } from './auth/grants.ts';
 import { createVerifier } from './auth/tokens.ts';
@@ -200,12 +200,7 @@ export async function startServer(config: Config, log: Logger): Promise<AvlocSer
     ...(auth.enabled
       ? {
           authorize: async (req, id) => {
-            try {
-              if (!mayPublish(await auth.fromRequest(req), id)) throw forbidden(`publishing "${id}"`);
-            } catch (err) {
-              auth.refused('whip');
-              throw err;
-            }
+            await auth.authorize('whip', bearerToken(req), (g) => mayPublish(g, id), `publishing "${id}"`);
           },
         }
       : {}),
@@ -228,14 +223,7 @@ export async function startServer(config: Config, log: Logger): Promise<AvlocSer
       clients: wsServer.clientCount,
       auth: auth.enabled,
     }),
-    authorize: async (req) => {
-      try {
-        return await auth.fromRequest(req);
-      } catch (err) {
-        auth.refused('rest');
-        throw err;
-      }
-    },
+    authorize: (req) => auth.authorize('rest', bearerToken(req), () => true, 'access'),
   });
   const http = createServer(router.listener());
   const wsServer = new AvlocWsServer({
@@ -262,16 +250,11 @@ export async function startServer(config: Config, log: Logger): Promise<AvlocSer
         sessions.has(id) ? 'already live over WHIP' : atCapacity() ? `the service is at its cap of ${config.limits.maxStreams} live streams (limits.maxStreams)` : null,
       ...(auth.enabled
         ? {
-            authorize: async (id: string, token: string | undefined) => {
-              try {
-                if (mayPublish(await auth.grants(token), id)) return null;
-                auth.refused('rtmp');
-                return `the token does not grant publishing "${id}"`;
-              } catch (err) {
-                auth.refused('rtmp');
-                return describeError(err);
-              }
-            },
+            authorize: (id: string, token: string | undefined) =>
+              auth.authorize('rtmp', token, (g) => mayPublish(g, id), `publishing "${id}"`).then(
+                () => null,
+                (err: unknown) => describeError(err),
+              ),
           }
         : {}),
     });
@@ -284,7 +267,7 @@ export async function startServer(config: Config, log: Logger): Promise<AvlocSer
   metrics.registry.onCollect(() => relayOverflows.set({}, rtmp?.relayOverflows ?? 0));
   const handshakeRefusals = metrics.registry.counter(
     'avloc_rtmp_handshake_refusals_total',
-    'RTMP connections refused or closed before publishing or playing: too many from one address or in all, or over the byte budget.',
+    'RTMP connections refused or closed before publishing or playing: too many from one address or in all, over the byte budget, or over the media hold while the token is checked.',
   );
   metrics.registry.onCollect(() => handshakeRefusals.set({}, rtmp?.handshakeRefusals ?? 0));
   const authRefusals = metrics.registry.counter('avloc_auth_refusals_total', 'Requests refused for a missing, invalid or insufficient token, or a foreign origin, by door.');

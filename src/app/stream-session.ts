@@ -68,10 +68,6 @@ export class StreamSession {
     return this.decoder.pid;
   }
 
-  get ended(): boolean {
-    return this.closing !== null;
-  }
-
   /** Enters the stream in the hub and counters and starts decoding. */
   start(): void {
     const { hub, counters, card, jobs, log } = this.deps;

@@ -30,9 +30,19 @@ export class Auth {
     return this.verify(token);
   }
 
-  /** Grants of the request's `Authorization: Bearer` token. */
-  fromRequest(req: IncomingMessage): Promise<Grants> {
-    return this.grants(bearerToken(req));
+  /**
+   * The grants of `token` at `door` when `allowed` holds for them; otherwise UNAUTHORIZED or
+   * FORBIDDEN (naming `what`), and the refusal is counted for that door.
+   */
+  async authorize(door: string, token: string | undefined, allowed: (g: Grants) => boolean, what: string): Promise<Grants> {
+    try {
+      const g = await this.grants(token);
+      if (!allowed(g)) throw forbidden(what);
+      return g;
+    } catch (err) {
+      this.refused(door);
+      throw err;
+    }
   }
 
   /** Counts a refusal at a door (for /metrics). */

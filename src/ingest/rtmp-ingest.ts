@@ -167,7 +167,7 @@ export class RtmpIngest implements Ingest {
   private readonly uncounters = new WeakMap<net.Socket, () => void>();
   /** Players cut off because more than relayLimitBytes waited for them (see boundRelay). */
   relayOverflows = 0;
-  /** Connections refused or closed by HANDSHAKE_LIMITS (too many from one address or in all, over the byte budget). */
+  /** Connections refused or closed before they publish or play: HANDSHAKE_LIMITS, or over PENDING_LIMITS while a token is checked. */
   handshakeRefusals = 0;
   /** Connections not yet publishing or playing, by remote address. */
   private readonly handshaking = new Map<string, number>();
@@ -471,6 +471,7 @@ export class RtmpIngest implements Ingest {
       held.packets.push(packet);
       held.bytes += (packet as { data?: Buffer }).data?.length ?? 0;
       if (held.packets.length > PENDING_LIMITS.packets || held.bytes > PENDING_LIMITS.bytes) {
+        this.handshakeRefusals++;
         this.refuse(s, `publisher of "${s.streamName}" sent more media than is held while its token is checked`);
       }
     };

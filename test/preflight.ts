@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /**
  * What the suites need that npm cannot install, checked before the first test (`npm test` runs
  * this first). The suites run real parts: Debian's ffmpeg (libvpx/libopus encoders for the WHIP
@@ -8,12 +7,12 @@
  * what it installs; otherwise it stops with the exact command to run. Nothing is skipped quietly.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { assetCacheState, onPath as has } from '../src/demo/preflight.ts';
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
-const PACKAGES = [
+const PACKAGES: readonly (readonly [string, string])[] = [
   ['ffmpeg', 'decoding and the test publishers'],
   ['chromium', 'the web viewer tests'],
   ['python3-torch', 'the model toolkit'],
@@ -26,8 +25,7 @@ const PACKAGES = [
   ['fluidsynth', 'the demo scene\'s instrument sounds'],
 ];
 
-const say = (line) => process.stderr.write(`test preflight: ${line}\n`);
-const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+const say = (line: string): boolean => process.stderr.write(`test preflight: ${line}\n`);
 
 function missingDebianPackages() {
   return PACKAGES.filter(([p]) => {
@@ -36,7 +34,7 @@ function missingDebianPackages() {
   });
 }
 
-function installOrStop(missing) {
+function installOrStop(missing: readonly (readonly [string, string])[]): void {
   const names = missing.map(([p]) => p);
   const command = `apt-get update && apt-get install -y --no-install-recommends ${names.join(' ')}`;
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
@@ -47,7 +45,7 @@ function installOrStop(missing) {
   }
   say(`installing ${names.join(' ')} (once; what each is for: ${missing.map(([p, why]) => `${p}: ${why}`).join('; ')})`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  for (const args of [['update', '-q'], ['install', '-y', '-q', '--no-install-recommends', ...names]]) {
+  for (const args of [['update', '-q'], ['install', '-y', '-q', '--no-install-recommends', ...names]] as const) {
     const r = spawnSync('apt-get', args, { stdio: ['ignore', 'ignore', 'inherit'], env });
     if (r.status !== 0) {
       say(`apt-get ${args[0]} failed (exit ${r.status}); run it yourself:\n\n    ${command}\n`);
@@ -58,10 +56,7 @@ function installOrStop(missing) {
 
 /** The demo test builds scenes from the corpus asset cache (models/.cache); fetch it once. */
 function ensureDemoAssets() {
-  const cache = join(ROOT, 'models', '.cache');
-  const list = (d) => (existsSync(d) ? readdirSync(d) : []);
-  const unpacked = list(join(cache, 'debs')).filter((f) => f.endsWith('.unpacked')).length >= 10 && existsSync(join(cache, 'fluent', 'package', 'assets'));
-  const rendered = list(join(cache, 'renders')).filter((f) => f.endsWith('.npz')).length >= 3;
+  const { unpacked, rendered } = assetCacheState(join(ROOT, 'models'));
   if (unpacked && rendered) return;
   say('preparing the corpus asset cache in models/.cache for the demo test (once: apt-get download of Debian packages, unpacked without installing, and fluidsynth renders of the instruments; see models/avloc_corpus/packages.py)');
   // The same loader the corpus build and the demo use: it fetches what is missing and renders the MIDI sounds.
