@@ -31,6 +31,12 @@ def tux(rel: str) -> Dict:                      # picture (.png) or sound (.ogg)
     return _a("file", TUX_DIR + rel, TUX)
 
 
+def tux_photo(rel: str, split: str) -> Dict:
+    """A further Tux Paint photograph pinned to a split: pinned assets bypass the seeded shuffle,
+    so adding them leaves every other asset's split as it was (built corpora stay valid)."""
+    return dict(tux(rel), split=split)
+
+
 def gc_svg(rel: str) -> Dict:
     return _a("rcc_svg", rel, GC_SVG, prefer="test")
 
@@ -177,6 +183,24 @@ CATEGORIES: Dict[str, Dict[str, List[Dict]]] = {
         pictures=[gc_svg(INSTR + "saxophone.svg"), noto("1f3b7"), fluent("1f3b7")],
         sounds=[gc_ogg(INSTR + "saxophone.ogg")] + render(TIM, 0, 65, 2)),
 }
+
+
+# More photographs (Tux Paint's photo stamps) for the categories, each pinned to a split: a camera
+# sees photographs, and the corpus' pictures are mostly emoji and drawings (photo_corpus.py).
+EXTRA_PHOTOS = {
+    "dog": [("animals/mammals/dogs/dingo.png", "train")],
+    "cow": [("animals/mammals/bovines/zebu.png", "train"), ("animals/mammals/bovines/yak.png", "val")],
+    "sheep": [("animals/mammals/bovines/ram.png", "train")],
+    "pig": [("animals/mammals/wildboar.png", "train")],
+    "duck": [("animals/birds/gander.png", "train")],
+    "songbird": [("animals/birds/magpie.png", "train"), ("animals/birds/crow.png", "train"), ("animals/birds/pigeon.png", "train"), ("animals/birds/rainbow-lorikeet.png", "val"), ("animals/birds/adelaide-rosella.png", "test")],
+    "car": [("vehicles/race/indycar.png", "train")],
+    "drumkit": [("hobbies/music/percussion/drum_tomtom_floor.png", "train")],
+    "guitar": [("hobbies/music/string/guitar_electric_bass.png", "train")],
+    "airplane": [("military/vehicles/f22_raptor.png", "train")],
+}
+for _cat, _photos in EXTRA_PHOTOS.items():
+    CATEGORIES[_cat]["pictures"] += [tux_photo(rel, split) for rel, split in _photos]
 
 HELD_OUT = ("elephant", "lion", "frog", "saxophone")
 

@@ -7,6 +7,8 @@ from typing import Dict, List
 from PIL import Image, ImageDraw
 
 COLORS = {"loss": (31, 119, 180), "contrastive": (255, 127, 14), "distance": (44, 160, 44),
+          "visual": (255, 127, 14), "audio": (44, 160, 44), "av": (140, 86, 75), "avin": (23, 190, 207),
+          "ezvsl": (188, 189, 34),
           "ciou@0.5": (214, 39, 40), "auc": (148, 103, 189)}
 
 
@@ -39,12 +41,13 @@ def _panel(d: ImageDraw.ImageDraw, box, series: Dict[str, List], title: str, fix
         d.text((R - 90, T + 4 + 12 * n), name, fill=col)
 
 
-def plot_curves(log_jsonl: str, out_png: str, title: str = "") -> None:
+def plot_curves(log_jsonl: str, out_png: str, title: str = "",
+                loss_keys=("loss", "contrastive", "distance")) -> None:
     recs = [json.loads(l) for l in open(log_jsonl) if '"epoch"' in l]
     recs = [r for r in recs if r.get("event") == "epoch"]
     by_epoch = {r["epoch"]: r for r in recs}   # a resumed run may log an epoch twice: keep the last
     ep = sorted(by_epoch)
-    losses = {k: [(e, by_epoch[e][k]) for e in ep if k in by_epoch[e]] for k in ("loss", "contrastive", "distance")}
+    losses = {k: [(e, by_epoch[e][k]) for e in ep if k in by_epoch[e]] for k in loss_keys}
     val = {k: [(e, by_epoch[e]["val"][k]) for e in ep if by_epoch[e].get("val")] for k in ("ciou@0.5", "auc")}
     im = Image.new("RGB", (900, 360), "white")
     d = ImageDraw.Draw(im)

@@ -50,6 +50,49 @@ def first_stage(ck: dict):
             "lr_visual": prev["args"]["lr_visual"], "lr_proj": prev["args"]["lr_proj"], "val": prev.get("val")}
 
 
+def scene_training(ck: dict, a, cfg) -> dict:
+    """The card's account of a train_scenes run (self-supervised)."""
+    sel_c = ck.get("config", {}).get("feature_centering", 0.0)
+    return {
+        "selection": "the epoch with the best val cIoU@0.5 (AVIN protocol) among all epochs run"
+                     + (f", its maps made with feature centering {sel_c}" if sel_c else ""),
+        "objective": {"avin": "AVIN objective (contrastive + distance)",
+                      "ezvsl": "EZ-VSL multiple-instance contrastive (max over cells)"}[ck.get("method", "avin")]
+                     + ", self-supervised: no labels, no boxes",
+        "visual_encoder": ("frozen after pretraining: only the two projections trained on scenes"
+                           if ck["args"].get("freeze_visual") else "fine-tuned on scenes"),
+        "optimizer": {"name": "Adam", "lr_visual": ck["args"]["lr_visual"], "lr_proj": ck["args"]["lr_proj"],
+                      "weight_decay": 1e-4, "batch_size": ck["args"]["batch_size"]},
+        "feature_centering": {
+            "value": cfg.feature_centering,
+            "what": "visual.onnx subtracts this multiple of the frame's mean cell (the induction vector) from every "
+                    "cell before the L2 normalisation; 0 is the official avmap",
+            "chosen": "by val cIoU@0.5 over {0, 0.5, ..., 3} (avloc_corpus.centering), never on test",
+            "selected_best_with": sel_c,
+            "val": recorded_scan(a.checkpoint)},
+        "first_stage": first_stage(ck),
+    }
+
+
+def head_training(ck: dict) -> dict:
+    """The card's account of a train_heads run (the projections trained with the scenes' boxes)."""
+    args = ck["args"]
+    own = {"none": "", "avin": " + the AVIN objective (contrastive + distance, unchanged)",
+           "ezvsl": " + the EZ-VSL multiple-instance contrastive loss"}[args["objective"]]
+    return {
+        "data": "scenes of the avloc corpora " + ", ".join(os.path.basename(os.path.normpath(d)) for d in args["data"])
+                + " (models/avloc_corpus: build.py, photo_corpus.py), train splits",
+        "selection": "the epoch with the best mean val cIoU@0.5 (AVIN protocol) over those corpora",
+        "objective": "box- and label-supervised projections (avloc_corpus/train_heads.py): cells classified by "
+                     "cosine with category prototypes, clips by the sounding category, and the heatmap pushed up "
+                     "on the sounding object's cells and down elsewhere and for sounds not in view"
+                     + own + (f", weight {args['objective_weight']}" if own else ""),
+        "categories": ck.get("categories"),
+        "optimizer": {"name": "AdamW", "lr": args["lr"], "schedule": "one-cycle", "weight_decay": 1e-4,
+                      "batch_size": args["batch_size"], "temperature": args["tau"]},
+    }
+
+
 def last_epoch(checkpoint: str) -> int:
     last = os.path.join(os.path.dirname(checkpoint), "last.pt")
     return int(torch.load(last, map_location="cpu")["epoch"]) if os.path.exists(last) else -1
@@ -78,7 +121,7 @@ def main(argv=None) -> None:
     if a.report:
         with open(os.path.join(a.report, "metrics.json")) as f:
             rep = json.load(f)["results"]
-        own = ck.get("method", "avin")
+        own = "ezvsl" if ck.get("method", "avin").endswith("ezvsl") else "avin"   # report.py's --avin / --ezvsl
         main_key = f"{own} (bundle, onnxruntime-node)" if f"{own} (bundle, onnxruntime-node)" in rep else own
         metrics.update({k: rep[main_key][k] for k in ("ciou@0.5", "auc", "nsa", "n")})
         metrics["evaluated_with"] = main_key
@@ -97,35 +140,18 @@ def main(argv=None) -> None:
             pre[os.path.join(os.path.basename(os.path.normpath(d)), name)] = {
                 k: v for k, v in j.items() if k not in ("config", "n_visual" if "audio" in name else "n_audio",
                                                         "n_audio" if "visual" in name else "n_visual")}
-    sel_c = ck.get("config", {}).get("feature_centering", 0.0)
     training = {
         "data": f"avloc real-material corpus {corpus_name} (models/avloc_corpus, seed {corpus['seed']}): "
                 f"{corpus['train']} train / {corpus['val']} val / {corpus['test']} test scenes",
         "epochs": int(ck["epoch"]), "seed": int(ck["seed"]),
         "epochs_run": last_epoch(a.checkpoint),
-        "selection": "the epoch with the best val cIoU@0.5 (AVIN protocol) among all epochs run"
-                     + (f", its maps made with feature centering {sel_c}" if sel_c else ""),
         "commit": ck.get("commit") or git_commit(),
-        "objective": {"avin": "AVIN objective (contrastive + distance)",
-                      "ezvsl": "EZ-VSL multiple-instance contrastive (max over cells)"}[ck.get("method", "avin")]
-                     + ", self-supervised: no labels, no boxes",
         "audio_encoder": "frozen after pretraining (official recipe)",
-        "visual_encoder": ("frozen after pretraining: only the two projections trained on scenes"
-                           if ck["args"].get("freeze_visual") else "fine-tuned on scenes"),
-        "optimizer": {"name": "Adam", "lr_visual": ck["args"]["lr_visual"], "lr_proj": ck["args"]["lr_proj"],
-                      "weight_decay": 1e-4, "batch_size": ck["args"]["batch_size"]},
         "val": ck.get("val"),
-        "feature_centering": {
-            "value": cfg.feature_centering,
-            "what": "visual.onnx subtracts this multiple of the frame's mean cell (the induction vector) from every "
-                    "cell before the L2 normalisation; 0 is the official avmap",
-            "chosen": "by val cIoU@0.5 over {0, 0.5, ..., 3} (avloc_corpus.centering), never on test",
-            "selected_best_with": sel_c,
-            "val": recorded_scan(a.checkpoint)},
         "pretraining": pre,
-        "first_stage": first_stage(ck),
         "dataLicenses": data_licences(os.path.join(data, "splits.json")),
     }
+    training.update(head_training(ck) if ck.get("method", "").startswith("heads") else scene_training(ck, a, cfg))
     extra = {
         "description": "AVIN (Induction Network) small variant trained self-supervised on scenes built from real "
                        "photos, drawings and recordings of Debian/npm packages (Tux Paint, GCompris, Noto and "

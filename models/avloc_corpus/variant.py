@@ -19,7 +19,10 @@ PRETRAINED = dict(
     VARIANT, image_size=224, visual_trunk="centernet-mnv3", visual_cut="bb9+head8", visual_pool=1, embed_dim=128,
 )
 
-VARIANTS = {"scratch": VARIANT, "pretrained": PRETRAINED}
+# The same with the detector's COCO class logits as 80 more channels of the cut.
+PRETRAINED_CLS = dict(PRETRAINED, visual_cut="bb9+head8+cls")
+
+VARIANTS = {"scratch": VARIANT, "pretrained": PRETRAINED, "pretrained-cls": PRETRAINED_CLS}
 
 
 def corpus_config(variant: str = "scratch") -> AVINConfig:

@@ -23,6 +23,10 @@ TRUNKS = {
         # single cut, and the stride-4 neck (the class head's input) localizes worst off COCO's domain
         "cuts": {
             "bb9+head8": (("tower_0/MobilenetV3/expanded_conv_9/add", 16, 64), ("tower_0/CenternetHead/Relu_1", 8, 192)),
+            # the same with the COCO class logits (the detector's 80-class heatmap before its sigmoid,
+            # stride 4, average-pooled): on photographs they already say "dog here"
+            "bb9+head8+cls": (("tower_0/MobilenetV3/expanded_conv_9/add", 16, 64), ("tower_0/CenternetHead/Relu_1", 8, 192),
+                              ("tower_0/CenternetHead/centernet_cls_output/BiasAdd", 4, 80)),
             "neck": (("tower_0/CenternetHead/mul", 4, 128),),
             "neck16": (("tower_0/CenternetHead/Relu", 16, 256),),
             "backbone16": (("tower_0/MobilenetV3/expanded_conv_11/add", 16, 88),),
