@@ -18,6 +18,8 @@ export const ERRORS = {
   CLOSED: { status: 503, meaning: 'the service or the peer is closing or closed, or could not be reached' },
   MODEL_INVALID: { status: 500, meaning: 'the model bundle does not match its card or cannot be loaded' },
   MODEL_DEVICE_UNAVAILABLE: { status: 500, meaning: 'the asked execution provider (CUDA) is not available' },
+  INFERENCE_TIMEOUT: { status: 504, meaning: 'a remote inference request missed its deadline and was dropped' },
+  INFERENCE_REMOTE_FAILED: { status: 502, meaning: 'the remote inference server could not be reached, is not ready, or answered with an error or a response that does not fit the card' },
   FFMPEG_NOT_FOUND: { status: 500, meaning: 'no usable ffmpeg binary' },
   FFMPEG_START_TIMEOUT: { status: 500, meaning: 'ffmpeg opened no input in time' },
   FFMPEG_EXITED: { status: 500, meaning: 'ffmpeg ended unexpectedly' },

@@ -12,6 +12,8 @@ import { createVerifier } from './auth/tokens.ts';
 import type { Config } from './config/schema.ts';
 import { AvlocError, describeError } from './errors.ts';
 import { BatchRunner } from './inference/batch-runner.ts';
+import { registerRemoteMetrics } from './inference/remote/remote-metrics.ts';
+import { RemoteLocalizer } from './inference/remote/remote-localizer.ts';
 import { RtmpIngest } from './ingest/rtmp-ingest.ts';
 import { WhipIngest } from './ingest/whip-ingest.ts';
 import type { Ingest, Source } from './media/source.ts';
@@ -99,6 +101,7 @@ export async function startServer(config: Config, log: Logger): Promise<AvlocSer
   const model: ModelInfo = { name: card.name, gridH: card.visual.grid[0], gridW: card.visual.grid[1] };
 
   const metrics = new AvlocMetrics();
+  if (localizer instanceof RemoteLocalizer) registerRemoteMetrics(metrics.registry, localizer.stats);
   const hub = new Hub({ metrics, log: log.child('hub'), heatmapQueueLimit: config.clients.queueLimit });
   const counters = new StreamCounterRegistry();
   const cadence = new AudioCadence({ everyMs: config.pipeline.audioCadenceMs });

@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
 import type { Config } from '../config/schema.ts';
 import { AvlocError } from '../errors.ts';
+import { readCard } from '../inference/bundle.ts';
 import { OrtLocalizer, type Localizer, type LocalizerOptions } from '../inference/localizer.ts';
+import { RemoteLocalizer } from '../inference/remote/remote-localizer.ts';
 import { WorkerLocalizer } from '../inference/worker-localizer.ts';
 import type { Logger } from '../log.ts';
 import { resolveConfigPath } from './paths.ts';
@@ -9,6 +11,8 @@ import { resolveConfigPath } from './paths.ts';
 /**
  * Opens the configured model bundle with the configured sessions, for the live service and for
  * offline analysis alike, and logs what was loaded. A missing default bundle gets a hint.
+ * With `model.remote` the graphs run on that inference server instead: only the bundle's card
+ * is read here, and the server's models are checked against it (RemoteLocalizer.open).
  */
 export const DEFAULT_MODEL_DIR = 'models/avin-synth';
 
@@ -24,6 +28,7 @@ export async function openLocalizer(
         : '';
     throw new AvlocError('MODEL_INVALID', `model bundle folder not found: ${dir}${hint}`);
   }
+  if (config.model.remote) return openRemote(dir, config.model.remote, log);
   const opts: LocalizerOptions = {
     device: config.model.device,
     ...(config.model.intraOpThreads > 0 ? { intraOpNumThreads: config.model.intraOpThreads } : {}),
@@ -42,6 +47,25 @@ export async function openLocalizer(
     name: card.name,
     device: localizer.device,
     worker: config.model.worker,
+    input: `${card.visual.width}x${card.visual.height}`,
+    grid: card.visual.grid,
+    audio: `${card.audio.sampleRate} Hz x ${card.audio.windowSeconds} s`,
+  });
+  return localizer;
+}
+
+async function openRemote(dir: string, remote: NonNullable<Config['model']['remote']>, log: Logger): Promise<RemoteLocalizer> {
+  const card = await readCard(dir);
+  const localizer = await RemoteLocalizer.open(card, remote);
+  log.info('model loaded', {
+    dir,
+    name: card.name,
+    device: localizer.device,
+    // The URL holds no credentials (the schema refuses them); the token is never logged.
+    remote: remote.url,
+    models: localizer.models,
+    timeoutMs: remote.timeoutMs,
+    maxInFlight: remote.maxInFlight,
     input: `${card.visual.width}x${card.visual.height}`,
     grid: card.visual.grid,
     audio: `${card.audio.sampleRate} Hz x ${card.audio.windowSeconds} s`,

@@ -29,6 +29,8 @@ const ENV_KEYS: Record<string, string> = {
   AVLOC_MODEL: 'model.dir',
   AVLOC_DEVICE: 'model.device',
   AVLOC_INTRA_OP_THREADS: 'model.intraOpThreads',
+  AVLOC_REMOTE_URL: 'model.remote.url',
+  AVLOC_REMOTE_TOKEN: 'model.remote.token',
   AVLOC_MAX_BATCH: 'pipeline.maxBatch',
   AVLOC_MAX_STREAMS: 'limits.maxStreams',
   AVLOC_MAX_FPS_PER_STREAM: 'pipeline.maxFpsPerStream',
@@ -44,7 +46,7 @@ const ENV_KEYS: Record<string, string> = {
 };
 
 /** Keys whose variable is never coerced (a secret of digits stays a string). */
-const ENV_STRINGS = new Set(['auth.secret']);
+const ENV_STRINGS = new Set(['auth.secret', 'model.remote.token', 'model.remote.url']);
 /** Keys whose variable is a comma-separated list. */
 const ENV_LISTS = new Set(['http.allowedOrigins']);
 

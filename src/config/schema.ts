@@ -6,6 +6,37 @@ import { z } from 'zod';
  */
 const port = z.number().int().min(0).max(65535);
 
+/** A URL, or undefined where it does not parse (zod runs refinements after a failed `.url()` too). */
+function parsedUrl(u: string): URL | undefined {
+  try {
+    return new URL(u);
+  } catch {
+    return undefined;
+  }
+}
+
+/** `model.remote`: where the server is and how this node talks to it (docs/SCALING.md). */
+const remoteSchema = z
+  .object({
+    /** Base URL of the server's HTTP/REST endpoint, e.g. `http://triton:8000` (a path prefix is kept). */
+    url: z
+      .string()
+      .url()
+      .refine((u) => /^https?:$/.test(parsedUrl(u)?.protocol ?? ''), 'must be an http:// or https:// URL')
+      .refine((u) => !parsedUrl(u)?.username && !parsedUrl(u)?.password, 'must not carry credentials; use model.remote.token'),
+    /** Model of the visual graph. Default `<card name>-visual`, as `avloc export triton` names it. */
+    visualModel: z.string().min(1).optional(),
+    /** Model of the audio graph. Default `<card name>-audio`, as `avloc export triton` names it. */
+    audioModel: z.string().min(1).optional(),
+    /** Deadline of one request (start-up checks and each batch), ms; a batch that misses it is dropped and counted. */
+    timeoutMs: z.number().int().min(1).max(60_000).default(1000),
+    /** Requests this node has outstanding at once; past it a batch is refused (counted), never queued. */
+    maxInFlight: z.number().int().min(1).max(64).default(4),
+    /** Sent as `Authorization: Bearer <token>` (env AVLOC_REMOTE_TOKEN keeps it out of files). */
+    token: z.string().min(1).optional(),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     http: z
@@ -36,6 +67,13 @@ export const configSchema = z
         interOpThreads: z.number().int().min(0).max(256).default(1),
         /** Run inference in a worker thread, off the event loop that relays RTMP and reads the decoders (false: in-process). */
         worker: z.boolean().default(true),
+        /**
+         * Send the batches to a KServe v2 / Open Inference Protocol server (e.g. Triton) instead of
+         * running ONNX Runtime here. `dir` still names the bundle: its model.json is the contract
+         * the server's models are checked against (its .onnx files are not opened). `device`, the
+         * thread counts and `worker` do not apply then.
+         */
+        remote: remoteSchema.optional(),
       })
       .strict()
       .default({}),

@@ -27,7 +27,8 @@ export type LocalizerDevice = 'cpu' | 'cuda';
 
 export interface Localizer {
   readonly card: ModelCard;
-  readonly device: LocalizerDevice;
+  /** Where the graphs run: this process (cpu, cuda) or an inference server (remote/remote-localizer.ts). */
+  readonly device: LocalizerDevice | 'remote';
   /** rgb24 frames of card.visual.height × width → one [C·h·w] feature map each (C-major). */
   embedVisual(frames: readonly Uint8Array[]): Promise<Float32Array[]>;
   /** Mono windows of T = windowSeconds × sampleRate samples → one [C] embedding each. */
