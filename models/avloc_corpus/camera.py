@@ -56,7 +56,7 @@ def main(argv=None) -> None:
     T = cfg.window_samples
     rows = []
     for name, (cat, box) in PHOTOS.items():
-        img, (W, H) = load_photo(name, 160)
+        img, (W, H) = load_photo(name, max(160, cfg.image_size))
         feats, _ = visual(model, torch.from_numpy(img)[None])
         waves, labels = [], []
         for c, v in sorted(test.items()):

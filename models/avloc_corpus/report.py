@@ -93,20 +93,21 @@ def main(argv=None) -> None:
     p.add_argument("--data", default=packages.corpus_dir())
     p.add_argument("--split", default="test")
     p.add_argument("--avin", required=True)
-    p.add_argument("--ezvsl", required=True)
+    p.add_argument("--ezvsl", help="the EZ-VSL baseline's checkpoint (left out of the report if not given)")
     p.add_argument("--bundle", help="the exported AVIN bundle, evaluated in onnxruntime-node")
     p.add_argument("--out", required=True)
     p.add_argument("--overlays", type=int, default=24)
     a = p.parse_args(argv)
     torch.set_num_threads(2)
     os.makedirs(a.out, exist_ok=True)
-    loaded = {"avin": load_ckpt(a.avin), "ezvsl": load_ckpt(a.ezvsl)}
+    runs = {"avin": a.avin, **({"ezvsl": a.ezvsl} if a.ezvsl else {})}
+    loaded = {k: load_ckpt(v) for k, v in runs.items()}
     cfg = loaded["avin"][0].cfg            # grid and rate of the model
     te = load_split(os.path.join(a.data, a.split), cfg.sample_rate)
     items = te["items"]
     gt = gt_maps(items, te["images"].shape[2], te["images"].shape[1])
     results, heats = {}, {}
-    for name, path in (("avin", a.avin), ("ezvsl", a.ezvsl)):
+    for name, path in runs.items():
         model, ck = loaded[name]
         heats[name] = heatmaps(model, te["images"], te["waves"])
         r = metrics_from_heatmaps(heats[name], gt, "avin")
@@ -138,7 +139,7 @@ def main(argv=None) -> None:
     print(f"{'method':<34}{'n':>5}{'cIoU@0.5':>10}{'AUC':>8}{'NSA':>8}{'mean cIoU':>11}")
     for name, r in results.items():
         print(f"{name:<34}{r['n']:>5}{r['ciou@0.5']:>10.4f}{r['auc']:>8.4f}{r['nsa']:>8.4f}{r['mean_ciou']:>11.4f}")
-    for name in ("avin", "ezvsl"):
+    for name in runs:
         for g, b in results[name]["breakdown"].items():
             print(f"  {name:<6} {g:<22} n={b['n']:<4} cIoU@0.5 {b['ciou@0.5']:.3f}  mean cIoU {b['mean_ciou']:.3f}")
         for g, b in results[name]["peak"].items():
@@ -151,9 +152,10 @@ def main(argv=None) -> None:
         img = te["images"][i].numpy()
         it = items[i]
         left = overlay(img, heats["avin"][i], it, f"AVIN {it['sounding_category']}")
-        right = overlay(img, heats["ezvsl"][i], it, "EZ-VSL")
-        sheet = Image.new("RGB", (left.width * 2 + 4, left.height), "white")
-        sheet.paste(left, (0, 0)), sheet.paste(right, (left.width + 4, 0))
+        sheet = Image.new("RGB", (left.width * len(runs) + 4 * (len(runs) - 1), left.height), "white")
+        sheet.paste(left, (0, 0))
+        if "ezvsl" in runs:
+            sheet.paste(overlay(img, heats["ezvsl"][i], it, "EZ-VSL"), (left.width + 4, 0))
         sheet.save(os.path.join(od, f"{it['id']}.png"))
     print(f"wrote {a.out}/metrics.json and {od}/")
 

@@ -77,6 +77,21 @@ def scene_training(ck: dict, a, cfg) -> dict:
 def head_training(ck: dict) -> dict:
     """The card's account of a train_heads run (the projections trained with the scenes' boxes)."""
     args = ck["args"]
+    if args.get("staged"):
+        return {
+            "data": "scenes of the avloc corpora " + ", ".join(os.path.basename(os.path.normpath(d)) for d in args["data"])
+                    + " (models/avloc_corpus: build.py, photo_corpus.py), train splits",
+            "objective": "class-probability heads (AVINConfig.proj_kind 'classes', avloc_corpus/train_heads.py --staged): "
+                         "the visual 1x1 projection fitted as a classifier of each cell (the category drawn there, "
+                         "or background; the scenes' boxes), the audio MLP as a classifier of each clip (the sounding "
+                         "category); cross-entropy, each stopped at the step with the best val score",
+            "selection": "visual head: the step with the best mean val cIoU@0.5 of its true-category maps; audio head: "
+                         "the step with the best val clip accuracy (val every " + str(args["eval_every"]) + " steps)",
+            "stages": ck.get("stages"),
+            "categories": ck.get("categories"),
+            "optimizer": {"name": "Adam", "lr": args["lr"], "weight_decay": args["weight_decay"],
+                          "batch_size": args["batch_size"], "steps_per_head": args["steps"]},
+        }
     own = {"none": "", "avin": " + the AVIN objective (contrastive + distance, unchanged)",
            "ezvsl": " + the EZ-VSL multiple-instance contrastive loss"}[args["objective"]]
     return {
@@ -105,6 +120,9 @@ def main(argv=None) -> None:
     p.add_argument("--timing", help="JSON printed by time_visual.mjs")
     p.add_argument("--pretrain", help="pretraining folder(s), comma-separated (pretrain*.json)")
     p.add_argument("--controls", help="controls.json from controls.py: shuffled audio, objectness, by style")
+    p.add_argument("--photo-report", help="metrics.json of report.py on the photo-only corpus")
+    p.add_argument("--photo-controls", help="controls.json of controls.py on the photo-only corpus")
+    p.add_argument("--camera", help="camera.json of camera.py (whole photographs)")
     p.add_argument("--out", required=True)
     p.add_argument("--name", default="avin-synth")
     p.add_argument("--version", default="1.0.0")
@@ -161,6 +179,17 @@ def main(argv=None) -> None:
                                            "categories", "second_prob")},
         "comparison": extra_metrics,
     }
+    if ck.get("method", "").startswith("heads"):
+        extra["description"] = extra["description"].replace(
+            "trained self-supervised on scenes", "with class heads trained on scenes (their boxes and labels)")
+    for key, path in (("photo_report", a.photo_report), ("photo_controls", a.photo_controls), ("camera", a.camera)):
+        if path:
+            with open(path) as f:
+                j = json.load(f)
+            extra.setdefault("real_photos", {})[key] = (
+                {k: {m: v[m] for m in ("n", "ciou@0.5", "auc", "mean_ciou") if m in v} | (
+                    {"breakdown": v["breakdown"]} if "breakdown" in v else {}) for k, v in j["results"].items()}
+                if key == "photo_report" else j.get("summary", j))
     if a.timing:
         with open(a.timing) as f:
             extra["latency"] = json.load(f)

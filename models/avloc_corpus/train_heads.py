@@ -34,8 +34,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from avloc_toolkit.data import read_manifest
 from avloc_toolkit.export import git_commit
 from avloc_toolkit.losses import loss_for
+from avloc_toolkit.metrics import metrics_from_heatmaps
 from avloc_toolkit.model import AVIN
 
 from .ceiling import box_cells, cell_labels
@@ -71,20 +73,27 @@ class Prototypes(nn.Module):
 
 
 def head_losses(model: AVIN, protos: Prototypes, vf, af, labels, sounding, y, present, tau: float,
-                objective: str, objective_weight: float, cfg) -> dict:
-    fv_map = model.v_proj(vf)
-    fa = model.a_proj(af)
+                objective: str, objective_weight: float, cfg, balance: bool = True) -> dict:
+    keep = y >= 0
+    if cfg.proj_kind == "classes":
+        # the projections' outputs are class distributions: their logits are the classifiers
+        cell_logits, audio_logits = model.v_proj.logits(vf), model.a_proj.logits(af)
+        fv_map, fa = torch.softmax(cell_logits, 1), torch.softmax(audio_logits, 1)
+        audio_logits, y_audio = audio_logits, y + 1
+    else:
+        fv_map, fa = model.v_proj(vf), model.a_proj(af)
+        P = protos()
+        cell_logits = torch.einsum("bchw,kc->bkhw", F.normalize(fv_map, dim=1), P) / tau
+        audio_logits, y_audio = F.normalize(fa, dim=1) @ P[1:].T / tau, y
     v = F.normalize(fv_map, dim=1)
     a = F.normalize(fa, dim=1)
-    P = protos()
-    # cells: category drawn there (object cells weigh as much in total as background cells)
-    cell_logits = torch.einsum("bchw,kc->bkhw", v, P) / tau
+    # cells: category drawn there (balance: object cells weigh as much in total as background cells)
     obj = (labels > 0).float()
-    w = torch.where(labels > 0, 0.5 / obj.mean().clamp_min(1e-3), 0.5 / (1 - obj.mean()).clamp_min(1e-3))
+    w = (torch.where(labels > 0, 0.5 / obj.mean().clamp_min(1e-3), 0.5 / (1 - obj.mean()).clamp_min(1e-3))
+         if balance else torch.ones_like(obj))
     visual = (F.cross_entropy(cell_logits, labels, reduction="none") * w).mean()
     # clips: the sounding category
-    keep = y >= 0
-    audio = F.cross_entropy((a @ P[1:].T)[keep] / tau, y[keep]) if keep.any() else fa.sum() * 0
+    audio = F.cross_entropy(audio_logits[keep], y_audio[keep]) if keep.any() else fa.sum() * 0
     # heatmaps, scene i with clip j: positive on i's sounding cells when j is i's own clip; every
     # other cell, and every cell for a clip whose category is not in view in i, negative
     heat = torch.einsum("ichw,jc->ijhw", v, a)
@@ -139,6 +148,68 @@ def load_corpus(folder: str, cfg, model: AVIN, init: str, log):
             "side": tr["images"].shape[1]}
 
 
+def oracle_score(model: AVIN, c: dict, cats) -> float:
+    """Val cIoU@0.5 of the visual head alone: each scene's map of its true sounding category."""
+    with torch.no_grad():
+        p = model.v_proj.logits(c["va_vf"].float())
+    k = [cats.index(it["sounding_category"]) + 1 if it["sounding_category"] in cats else 0 for it in c["va"]["items"]]
+    heat = p[torch.arange(len(k)), torch.tensor(k)]
+    return float(metrics_from_heatmaps(heat, c["va_gt"], "avin")["ciou@0.5"])
+
+
+def audio_accuracy(model: AVIN, corpora, cats) -> float:
+    """Val clips (every corpus' val scenes) classified as their sounding category."""
+    ok = n = 0
+    with torch.no_grad():
+        for c in corpora:
+            y = torch.tensor([cats.index(it["sounding_category"]) + 1 if it["sounding_category"] in cats else -1
+                              for it in c["va"]["items"]])
+            pred = model.a_proj.logits(c["va_af"]).argmax(1)
+            ok, n = ok + int((pred == y)[y > 0].sum()), n + int((y > 0).sum())
+    return ok / max(n, 1)
+
+
+def staged_fit(model: AVIN, corpora, vf, af, labels, ys, cats, a, log) -> dict:
+    """The class-probability heads fitted one at a time, each stopped where val says: the visual
+    head as a classifier of cells (the category drawn there, or background), chosen by the val
+    cIoU@0.5 of its true-category maps; the audio head as a classifier of clips, chosen by val
+    accuracy. A linear head on frozen trunk features overfits the training scenes' picture styles
+    within a few hundred steps (val falls after its peak), so the stopping point is what val picks."""
+    g = torch.Generator().manual_seed(a.seed)
+    bs, n = a.batch_size, len(vf)
+    out = {}
+    for part, head in (("visual", model.v_proj), ("audio", model.a_proj)):
+        opt = torch.optim.Adam(head.parameters(), lr=a.lr, weight_decay=a.weight_decay)
+        best, state, t0 = -1.0, None, time.time()
+        for step in range(1, a.steps + 1):
+            idx = torch.randint(0, n, (bs,), generator=g)
+            if part == "visual":
+                view = torch.randint(0, vf.shape[1], (bs,), generator=g)
+                flip = (view == 1)[:, None, None]                 # view 1 is the mirrored scene
+                lab = torch.where(flip, labels[idx].flip(-1), labels[idx])
+                loss = F.cross_entropy(head.logits(model.v_encoder.standardise(vf[idx, view].float())), lab)
+            else:
+                keep = idx[ys[idx] >= 0]
+                win = torch.randint(0, af.shape[1], (len(keep),), generator=g)
+                loss = F.cross_entropy(head.logits(af[keep, win]), ys[keep] + 1)
+            opt.zero_grad(), loss.backward(), opt.step()
+            if step % a.eval_every == 0 or step == a.steps:
+                score = (sum(oracle_score(model, c, cats) for c in corpora) / len(corpora) if part == "visual"
+                         else audio_accuracy(model, corpora, cats))
+                if score > best:
+                    best, state = score, {k: v.clone() for k, v in head.state_dict().items()}
+                log(f"{part} step {step}/{a.steps} loss {float(loss):.3f} val {score:.3f} (best {best:.3f}, "
+                    f"{time.time() - t0:.0f} s)", event="step", part=part, step=step, loss=float(loss), val_score=score)
+        head.load_state_dict(state)
+        out[part] = best
+        if part == "visual":      # the logits' scale on the sphere: the largest training cell's norm
+            with torch.no_grad():
+                norms = [model.v_proj.logits(model.v_encoder.standardise(vf[i:i + 256, 0].float())).norm(dim=1).max()
+                         for i in range(0, n, 256)]
+            model.v_proj.scale.fill_(float(torch.stack(norms).max()) * 1.05)
+    return {"val visual (true-category maps)": out["visual"], "val audio accuracy": out["audio"]}
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", action="append", required=True, help="a corpus folder (repeatable)")
@@ -151,6 +222,17 @@ def main(argv=None) -> None:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--tau", type=float, default=0.1, help="temperature of the prototype classifiers")
+    p.add_argument("--proj", default="classes", choices=["classes", "embedding"],
+                   help="classes: both projections output class distributions (K categories + background; "
+                        "AVINConfig.proj_kind); embedding: AVIN's C-dim space with learned category prototypes")
+    p.add_argument("--staged", action="store_true", help="with --proj classes: fit the visual head, then the "
+                   "audio head, each as a plain classifier stopped by val (staged_fit); no joint terms")
+    p.add_argument("--steps", type=int, default=600, help="--staged: steps per head")
+    p.add_argument("--eval-every", type=int, default=25, help="--staged: val every this many steps")
+    p.add_argument("--weight-decay", type=float, default=0.0, help="--staged: Adam weight decay")
+    p.add_argument("--no-balance", action="store_true", help="cells weigh the same (default: object cells "
+                   "weigh as much in total as background cells)")
+    p.add_argument("--proj-bias", action="store_true", help="AVINConfig.visual_proj_bias")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
@@ -159,6 +241,7 @@ def main(argv=None) -> None:
     torch.manual_seed(a.seed)
     os.makedirs(a.out, exist_ok=True)
     cfg = corpus_config(a.variant)
+    cfg.visual_proj_bias = a.proj_bias
     logf, jl = open(os.path.join(a.out, "train.log"), "a"), open(os.path.join(a.out, "log.jsonl"), "a")
 
     def log(msg, **rec):
@@ -168,6 +251,10 @@ def main(argv=None) -> None:
         if rec:
             jl.write(json.dumps({"time": time.time(), **rec}) + "\n"), jl.flush()
 
+    cats = sorted({o["category"] for d in a.data for it in read_manifest(os.path.join(d, "train"))
+                   for o in it["objects"]})
+    if a.proj == "classes":
+        cfg.proj_kind, cfg.embed_dim = "classes", len(cats) + 2
     model = AVIN(cfg, freeze_audio=True)
     model.a_encoder.load_state_dict(torch.load(os.path.join(a.init, "audio.pth"), map_location="cpu"))
     for prm in model.v_encoder.parameters():
@@ -176,7 +263,6 @@ def main(argv=None) -> None:
     # the trunk's output standardisation: from the training scenes of every corpus
     model.v_encoder.set_output_stats(torch.cat([c["tr_vf"][:, 0] for c in corpora]))
     grid = corpora[0]["tr_vf"].shape[-1]
-    cats = sorted({o["category"] for c in corpora for it in c["tr"]["items"] for o in it["objects"]})
     vf, af, labels, sounding, ys, present = [], [], [], [], [], []
     for c in corpora:
         lab, snd, y, pres = scene_targets(c["tr"]["items"], cats, c["side"], grid)
@@ -194,6 +280,19 @@ def main(argv=None) -> None:
     with open(os.path.join(a.out, "config.json"), "w") as f:
         json.dump({"args": args, "commit": git_commit()}, f, indent=2)
     start, best, last = 1, -1.0, os.path.join(a.out, "last.pt")
+    if a.staged:
+        picked = staged_fit(model, corpora, vf, af, labels, ys, cats, a, log)
+        model.eval()
+        vals = {c["name"]: evaluate(model, c["va"]["images"], c["va_af"], c["va_gt"], cfg.image_size, c["va_vf"])
+                for c in corpora}
+        best = sum(v["ciou@0.5"] for v in vals.values()) / len(vals)
+        torch.save({"model": {k: v.cpu() for k, v in model.state_dict().items()}, "config": cfg.to_dict(),
+                    "epoch": a.steps, "best": best, "method": "heads-staged", "categories": cats,
+                    "data": os.path.abspath(a.data[0]), "seed": a.seed, "args": args, "commit": git_commit(),
+                    "val": vals, "stages": picked}, os.path.join(a.out, "best.pt"))
+        log(f"staged heads: {json.dumps(picked)}; val with the audio: "
+            + " ".join(f"{k} {v['ciou@0.5']:.3f}/{v['auc']:.3f}" for k, v in vals.items()))
+        return
 
     def save(path, epoch, extra):
         torch.save({"model": {k: v.cpu() for k, v in model.state_dict().items()}, "prototypes": protos.state_dict(),
@@ -227,7 +326,7 @@ def main(argv=None) -> None:
             snd = torch.where(flip, sounding[idx].flip(-1), sounding[idx])
             x = model.v_encoder.standardise(vf[idx, view].float())
             losses = head_losses(model, protos, x, af[idx, win], lab, snd, ys[idx], present[idx], a.tau,
-                                 a.objective, a.objective_weight, cfg)
+                                 a.objective, a.objective_weight, cfg, not a.no_balance)
             opt.zero_grad()
             losses["loss"].backward()
             opt.step()

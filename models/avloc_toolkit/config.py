@@ -23,6 +23,15 @@ class AVINConfig:
     visual_trunk: str = ""
     visual_cut: str = ""
     visual_pool: int = 1
+    # a bias in the 1x1 projection (the official one has none): gives every cell a common
+    # component, so a cell whose trunk activations are weak (scenery) lands on one "background"
+    # direction after the L2 normalisation instead of pointing anywhere
+    visual_proj_bias: bool = False
+    # "embedding" (AVIN): the projections map into a learned C-dim space. "classes": the visual
+    # projection gives each cell's logits over K categories + background, the audio one the clip's
+    # class distribution, and C = K + 2 (model.VisualClassHead: the heatmap is then the sounding
+    # classes' logit map)
+    proj_kind: str = "embedding"
 
     # ---- audio branch: PANNs ResNet22 with the log-mel front end inside
     sample_rate: int = 32000
@@ -109,6 +118,11 @@ PRESETS: Dict[str, Dict[str, Any]] = {
 # The small audio side with COCO CenterNet's neck as the visual encoder (trunks.py; needs npm install).
 PRESETS["small-centernet"] = dict(PRESETS["small"], image_size=224, visual_trunk="centernet-mnv3",
                                   visual_cut="bb9+head8", visual_pool=1, embed_dim=128)
+# The shipped default's shape (avin-centernet): that trunk cut with the COCO class logits, and
+# class heads over 22 categories + background (+1: the sphere channel, model.VisualClassHead).
+PRESETS["centernet-classes"] = dict(PRESETS["small-centernet"], visual_cut="bb9+head8+cls", proj_kind="classes",
+                                    embed_dim=24, hop_length=320, audio_widths=(16, 32, 64, 128),
+                                    audio_embed=256, proj_hidden=128)
 
 
 def make_config(preset: str = "avin-rn", **overrides: Any) -> AVINConfig:

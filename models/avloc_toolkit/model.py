@@ -27,6 +27,45 @@ class AudioProj(nn.Module):
         return self.fc2(self.relu(self.fc1(x)))
 
 
+class VisualClassHead(nn.Module):
+    """Cell class logits z [B, K+1, h, w] (a 1x1 conv), put on the unit sphere without losing
+    their scale: u = z / scale (shrunk onto the ball where |u| > 1) plus one channel sqrt(1 - |u|^2).
+    Every cell is then a unit vector whose first K+1 components are its logits / scale, so its
+    cosine with a class distribution q padded with a zero is sum_k q_k z_k / (scale |q|): the
+    contract's heatmap (docs/MODEL_CONTRACT.md) becomes the linear class-logit map, which covers
+    an object's extent, where a softmax map only lights its most certain cells."""
+
+    def __init__(self, cin: int, n_classes: int):
+        super().__init__()
+        self.proj = nn.Conv2d(cin, n_classes, 1, bias=True)
+        self.register_buffer("scale", torch.ones(()))     # set from the training cells (set_scale)
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        return self.proj(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        u = self.proj(x) / self.scale
+        u = u / u.norm(dim=1, keepdim=True).clamp_min(1.0)
+        rest = (1.0 - (u * u).sum(1, keepdim=True)).clamp_min(0.0).sqrt()
+        return torch.cat([u, rest], 1)
+
+
+class AudioClassHead(nn.Module):
+    """Clip class logits [B, K+1] (AVIN's MLP); forward = their softmax with a zero appended, the
+    partner of VisualClassHead's extra channel."""
+
+    def __init__(self, cin: int, hidden: int, n_classes: int):
+        super().__init__()
+        self.proj = AudioProj(cin, hidden, n_classes)
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        return self.proj(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q = torch.softmax(self.proj(x), dim=1)
+        return torch.cat([q, torch.zeros_like(q[:, :1])], 1)
+
+
 def visual_encoder(cfg: AVINConfig) -> nn.Module:
     """AVIN-RN's ResNet, or a pretrained trunk from an npm package (trunks.py) when the config names one."""
     if cfg.visual_trunk:
@@ -43,8 +82,14 @@ class AVIN(nn.Module):
         self.a_encoder = ResNet22(cfg.sample_rate, cfg.n_fft, cfg.hop_length, cfg.n_mels,
                                   cfg.fmin, cfg.fmax, cfg.audio_widths, cfg.audio_blocks,
                                   cfg.audio_embed)
-        self.v_proj = nn.Conv2d(self.v_encoder.out_channels, cfg.embed_dim, 1, bias=False)
-        self.a_proj = AudioProj(cfg.audio_embed, cfg.proj_hidden, cfg.embed_dim)
+        if cfg.proj_kind == "classes":     # embed_dim = K + 1 classes (background first) + 1
+            self.v_proj = VisualClassHead(self.v_encoder.out_channels, cfg.embed_dim - 1)
+            self.a_proj = AudioClassHead(cfg.audio_embed, cfg.proj_hidden, cfg.embed_dim - 1)
+        elif cfg.proj_kind == "embedding":
+            self.v_proj = nn.Conv2d(self.v_encoder.out_channels, cfg.embed_dim, 1, bias=cfg.visual_proj_bias)
+            self.a_proj = AudioProj(cfg.audio_embed, cfg.proj_hidden, cfg.embed_dim)
+        else:
+            raise ValueError(f"unknown proj_kind {cfg.proj_kind!r}")
         self.gap = nn.AdaptiveAvgPool2d(1)
         # Official: the (PANNs-pretrained) audio encoder is frozen and always in eval mode.
         self.freeze_audio = freeze_audio

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from .config import PRESETS, make_config
-from .export import VisualGraph, AudioGraph, export_bundle, make_card
+from .export import VisualGraph, AudioGraph, export_bundle, make_card, preprocess_image_uint8
 from .model import AVIN, heatmap
 
 
@@ -64,10 +64,16 @@ def write_parity_case(out: str, preset: str = "tiny", seed: int = 0, n: int = 3,
     model = AVIN(cfg)
     perturb_batchnorm(model, seed)
     model.eval()
+    img, wav = make_inputs(cfg, n, seed)
+    if cfg.proj_kind == "classes":
+        # as training sets it (train_heads): the logits' scale above the largest cell's norm, so no
+        # cell sits where sqrt(1 - |u|^2) is ill-conditioned
+        with torch.no_grad():
+            z = model.v_proj.logits(model.v_encoder(preprocess_image_uint8(torch.from_numpy(img))))
+        model.v_proj.scale.fill_(float(z.norm(dim=1).max()) * 1.05)
     card = make_card(cfg, f"parity-{preset}", training={"data": "none (random weights)", "seed": seed},
                      extra={"random": True})
     export_bundle(model, os.path.join(out, "bundle"), card)
-    img, wav = make_inputs(cfg, n, seed)
     with torch.no_grad():
         feats = VisualGraph(model)(torch.from_numpy(img)).numpy()
         emb = AudioGraph(model)(torch.from_numpy(wav)).numpy()
