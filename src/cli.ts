@@ -15,7 +15,7 @@ Usage:
   avloc serve   [--config FILE] [--model DIR] [--device cpu|cuda] [--http-port N] [--rtmp-port N]
                 [--http-host ADDR] [--rtmp-host ADDR] [--allow-anonymous]
                 [--max-batch N] [--max-wait-ms N] [--deadline-ms N] [--audio-cadence-ms N] [--max-fps-per-stream N]
-                [--no-preview] [--no-worker]
+                [--no-preview] [--no-worker] [--redis redis://HOST:6379] [--node-id NAME]
   avloc token   [--publish ID]... [--subscribe PATTERN]... [--admin] [--ttl SECONDS] [--subject NAME]
                 (signs a token with auth.secret / AVLOC_AUTH_SECRET; patterns may use *)
   avloc publish SOURCE [RTMP_URL] [--loop] [--token T] [--seconds N]
@@ -30,7 +30,7 @@ Usage:
   avloc help
 
 Environment: AVLOC_CONFIG, AVLOC_HTTP_PORT, AVLOC_RTMP_PORT, AVLOC_MODEL, AVLOC_DEVICE, AVLOC_MAX_BATCH,
-             AVLOC_AUTH_SECRET, AVLOC_ALLOW_ANONYMOUS, AVLOC_ALLOWED_ORIGINS, AVLOC_TOKEN (watch),
+             AVLOC_AUTH_SECRET, AVLOC_ALLOW_ANONYMOUS, AVLOC_ALLOWED_ORIGINS, AVLOC_REDIS_URL, AVLOC_NODE_ID, AVLOC_TOKEN (watch),
              AVLOC_LOG_LEVEL (debug|info|warn|error), AVLOC_LOG_FORMAT (json|pretty), FFMPEG_PATH. See README.md.`;
 
 /** Flags of `serve` and the config key each one sets. */
@@ -51,6 +51,8 @@ const SERVE_FLAGS: Record<string, { key: string; type: 'string' | 'boolean'; num
   'no-preview': { key: 'preview.enabled', type: 'boolean', invert: true },
   'no-worker': { key: 'model.worker', type: 'boolean', invert: true },
   'viewer-dir': { key: 'viewer.dir', type: 'string' },
+  redis: { key: 'cluster.redis', type: 'string' },
+  'node-id': { key: 'cluster.nodeId', type: 'string' },
 };
 
 function parseServeFlags(args: string[]): { file?: string; flags: Record<string, unknown> } {

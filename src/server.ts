@@ -7,6 +7,8 @@ import { PACKAGE_ROOT, resolveConfigPath } from './app/paths.ts';
 import { StreamSession, type StreamSessionDeps } from './app/stream-session.ts';
 import { Auth, bearerToken } from './auth/auth.ts';
 import { checkExposure } from './auth/exposure.ts';
+import { Cluster } from './cluster/cluster.ts';
+import { resolveNodeId } from './cluster/node-id.ts';
 import { mayPublish } from './auth/grants.ts';
 import { createVerifier } from './auth/tokens.ts';
 import type { Config } from './config/schema.ts';
@@ -47,6 +49,8 @@ export interface AvlocServer {
   readonly model: ModelInfo;
   readonly hub: Hub;
   readonly metrics: AvlocMetrics;
+  /** Cluster mode: this node's name (null on a single node). */
+  readonly nodeId: string | null;
   /** The running ffmpeg decoder pids by stream id (for benchmarks and tests). */
   decoderPids(): Map<string, number>;
   close(): Promise<void>;
@@ -102,7 +106,11 @@ export async function startServer(config: Config, log: Logger): Promise<AvlocSer
 
   const metrics = new AvlocMetrics();
   if (localizer instanceof RemoteLocalizer) registerRemoteMetrics(metrics.registry, localizer.stats);
-  const hub = new Hub({ metrics, log: log.child('hub'), heatmapQueueLimit: config.clients.queueLimit });
+  const redisUrl = config.cluster.redis;
+  const nodeId = redisUrl ? resolveNodeId(config.cluster.nodeId, config.http.port) : null;
+  const hub = new Hub({ metrics, log: log.child('hub'), heatmapQueueLimit: config.clients.queueLimit, ...(nodeId ? { nodeId } : {}) });
+  const cluster = redisUrl && nodeId ? new Cluster({ config: config.cluster, redisUrl, node: nodeId, hub, log: log.child('cluster') }) : null;
+  cluster?.registerMetrics(metrics.registry);
   const counters = new StreamCounterRegistry();
   const cadence = new AudioCadence({ everyMs: config.pipeline.audioCadenceMs });
   const runner = new BatchRunner(localizer);
@@ -162,8 +170,15 @@ export async function startServer(config: Config, log: Logger): Promise<AvlocSer
     const s = sessions.get(id);
     if (!s) return Promise.resolve();
     sessions.delete(id);
-    return s.close(reason);
+    const closed = s.close(reason);   // subscribers everywhere hear `stream.ended` first…
+    cluster?.release(id);             // …then the id is free for the cluster
+    return closed;
   };
+  if (cluster) {
+    cluster.onLost = (id, holder) => {
+      void endStream(id, `stream id taken over by node ${holder} while this node could not reach Redis`);
+    };
+  }
 
   const startStream = (source: Source): void => {
     if (sessions.has(source.id)) {
@@ -173,6 +188,13 @@ export async function startServer(config: Config, log: Logger): Promise<AvlocSer
     }
     if (atCapacity()) {   // the doors ask first; this catches WHIP offers that were negotiating meanwhile
       log.warn('at the live-stream cap; refusing the new publisher', { stream: source.id, maxStreams: config.limits.maxStreams });
+      cluster?.abandon(source.id);
+      void source.close();
+      return;
+    }
+    if (cluster && !cluster.confirm(source.id, source.kind)) {
+      log.warn('stream id taken over by another node while the publisher was being admitted; refusing it', { stream: source.id });
+      cluster.abandon(source.id);
       void source.close();
       return;
     }
@@ -199,6 +221,7 @@ export async function startServer(config: Config, log: Logger): Promise<AvlocSer
     log: log.child('whip'),
     isLive: (id) => sessions.has(id),
     atCapacity,
+    ...(cluster ? { claims: cluster } : {}),
     corsOrigin: originOf,
     ...(auth.enabled
       ? {
@@ -225,6 +248,7 @@ export async function startServer(config: Config, log: Logger): Promise<AvlocSer
       batchesInFlight: scheduler?.batchesInFlight ?? 0,
       clients: wsServer.clientCount,
       auth: auth.enabled,
+      ...(cluster ? { cluster: cluster.health() } : {}),
     }),
     authorize: (req) => auth.authorize('rest', bearerToken(req), () => true, 'access'),
   });
@@ -251,6 +275,7 @@ export async function startServer(config: Config, log: Logger): Promise<AvlocSer
       logger: log.child('rtmp'),
       admit: (id) =>
         sessions.has(id) ? 'already live over WHIP' : atCapacity() ? `the service is at its cap of ${config.limits.maxStreams} live streams (limits.maxStreams)` : null,
+      ...(cluster ? { claims: cluster } : {}),
       ...(auth.enabled
         ? {
             authorize: (id: string, token: string | undefined) =>
@@ -292,6 +317,7 @@ export async function startServer(config: Config, log: Logger): Promise<AvlocSer
       // Every stream's decoder has exited and its publisher is gone before the ingests close.
       await Promise.allSettled([...sessions.keys()].map((id) => endStream(id, 'server shutting down')));
       await Promise.allSettled(ingests.map((i) => i.close()));
+      await cluster?.close();
       jobs$.complete();
       results.unsubscribe();
       runner.close();
@@ -307,6 +333,7 @@ export async function startServer(config: Config, log: Logger): Promise<AvlocSer
   let httpPort: number;
   let rtmpPort: number | null = null;
   try {
+    cluster?.start();
     httpPort = await listen(http, config.http.port, config.http.host);
     for (const ingest of ingests) await ingest.start();
     rtmpPort = rtmp ? rtmp.port : null;
@@ -326,6 +353,7 @@ export async function startServer(config: Config, log: Logger): Promise<AvlocSer
     model,
     hub,
     metrics,
+    nodeId,
     decoderPids: () => {
       const pids = new Map<string, number>();
       for (const [id, s] of sessions) if (s.decoderPid !== undefined) pids.set(id, s.decoderPid);

@@ -23,6 +23,7 @@ const PACKAGES: readonly (readonly [string, string])[] = [
   ['python3-soundfile', 'audio files in the toolkit'],
   ['python3-numpy', 'the toolkit'],
   ['fluidsynth', 'the demo scene\'s instrument sounds'],
+  ['redis-server', 'the cluster tests (a real Redis)'],
 ];
 
 const say = (line: string): boolean => process.stderr.write(`test preflight: ${line}\n`);
@@ -72,7 +73,7 @@ function ensureDemoAssets() {
 }
 
 if (!has('dpkg-query')) {
-  const need = ['ffmpeg', 'chromium', 'fluidsynth', '/usr/bin/python3'].filter((c) => !has(c));
+  const need = ['ffmpeg', 'chromium', 'fluidsynth', 'redis-server', '/usr/bin/python3'].filter((c) => !has(c));
   if (need.length > 0) {
     say(`not a Debian system, and these are missing: ${need.join(', ')} (plus python3 torch, torchvision, onnx, PIL, scipy, soundfile, numpy); the suites need them`);
     process.exit(1);

@@ -43,10 +43,12 @@ const ENV_KEYS: Record<string, string> = {
   AVLOC_AUTH_JWKS_URL: 'auth.jwksUrl',
   AVLOC_ALLOW_ANONYMOUS: 'auth.allowAnonymous',
   AVLOC_ALLOWED_ORIGINS: 'http.allowedOrigins',
+  AVLOC_REDIS_URL: 'cluster.redis',
+  AVLOC_NODE_ID: 'cluster.nodeId',
 };
 
 /** Keys whose variable is never coerced (a secret of digits stays a string). */
-const ENV_STRINGS = new Set(['auth.secret', 'model.remote.token', 'model.remote.url']);
+const ENV_STRINGS = new Set(['auth.secret', 'model.remote.token', 'model.remote.url', 'cluster.redis', 'cluster.nodeId']);
 /** Keys whose variable is a comma-separated list. */
 const ENV_LISTS = new Set(['http.allowedOrigins']);
 

@@ -37,6 +37,51 @@ const remoteSchema = z
   })
   .strict();
 
+/**
+ * `cluster`: several nodes acting as one service over Redis (docs/SCALING.md). Off without `redis`.
+ * A node claims each stream id it runs in Redis for `claimTtlMs`, renews the claim every
+ * `heartbeatMs`, reads the directory every `pollMs`, and fans its heatmaps out over pub/sub.
+ */
+const clusterSchema = z
+  .object({
+    /** `redis://[user:password@]host:port[/db]` (or `rediss://`); unset: a single node, no cluster. */
+    redis: z
+      .string()
+      .url()
+      .refine((u) => /^rediss?:$/.test(parsedUrl(u)?.protocol ?? ''), 'must be a redis:// or rediss:// URL')
+      .optional(),
+    /**
+     * This node's name in the directory, in logs and in `/api/streams`. Unset: `<hostname>:<http.port>`,
+     * or `<hostname>:<random>` when the port is 0 (src/cluster/node-id.ts).
+     */
+    nodeId: z
+      .string()
+      .regex(/^[A-Za-z0-9._:-]{1,128}$/, 'must be 1-128 characters of A-Z a-z 0-9 . _ : -')
+      .optional(),
+    /** Prefix of every key and channel, so that several clusters (or tests) can share one Redis. */
+    keyPrefix: z
+      .string()
+      .regex(/^[A-Za-z0-9._:-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 . _ : -')
+      .default('avloc:'),
+    /** A claim not renewed for this long expires: how long a dead node's stream ids stay taken. */
+    claimTtlMs: z.number().int().min(500).max(600_000).default(5000),
+    /** How often this node renews its claims (compare-and-extend); at most half of claimTtlMs. */
+    heartbeatMs: z.number().int().min(50).max(300_000).default(1000),
+    /** How often this node reads the directory: how soon it sees a stream of a lost node end. */
+    pollMs: z.number().int().min(50).max(300_000).default(1000),
+    /** Deadline of one Redis command; a command past it fails (the node carries on). */
+    commandTimeoutMs: z.number().int().min(50).max(60_000).default(1000),
+    /** Pub/sub messages this node may have sent and not yet seen acknowledged; past it they are dropped (counted). */
+    maxPendingMessages: z.number().int().min(1).max(100_000).default(64),
+    /** Bytes of such messages at most (previews are the big ones); past it they are dropped (counted). */
+    maxPendingBytes: z.number().int().min(64 * 1024).max(1024 * 1024 * 1024).default(8 * 1024 * 1024),
+  })
+  .strict()
+  .refine((c) => c.heartbeatMs * 2 <= c.claimTtlMs, {
+    message: 'cluster.heartbeatMs must be at most half of cluster.claimTtlMs (a claim must survive one missed heartbeat)',
+    path: ['heartbeatMs'],
+  });
+
 export const configSchema = z
   .object({
     http: z
@@ -149,8 +194,10 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    cluster: clusterSchema.default({}),
   })
   .strict();
 
 export type Config = z.infer<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
+export type ClusterConfig = Config['cluster'];

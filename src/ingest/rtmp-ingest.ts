@@ -5,7 +5,7 @@ import { Subject, type Observable } from 'rxjs';
 import { AvlocError, describeError } from '../errors.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { nowMs } from '../pipeline/types.ts';
-import type { Ingest, Source, SourceEvent } from '../media/source.ts';
+import type { Ingest, Source, SourceEvent, StreamClaims } from '../media/source.ts';
 
 /**
  * RTMP publishers (OBS, ffmpeg, phones) through an embedded node-media-server 4.4.3.
@@ -56,6 +56,12 @@ export interface RtmpIngestOptions {
    * messages wait in a small bounded buffer (PENDING_LIMITS) and are replayed once it is accepted.
    */
   readonly authorize?: (id: string, token: string | undefined) => Promise<string | null>;
+  /**
+   * Cluster mode: claims the id across the nodes once the token passed (and `admit` agrees), in
+   * the same bounded media hold; a refusal (live on another node) disconnects the publisher like
+   * a local duplicate. A claim whose publisher is not accepted after all is released.
+   */
+  readonly claims?: StreamClaims;
   readonly logger?: Logger;
 }
 
@@ -142,7 +148,7 @@ let activeIngest: RtmpIngest | null = null;
 export class RtmpIngest implements Ingest {
   readonly events$: Observable<SourceEvent>;
   private readonly events = new Subject<SourceEvent>();
-  private readonly opts: Required<Omit<RtmpIngestOptions, 'logger' | 'admit' | 'authorize'>> & Pick<RtmpIngestOptions, 'admit' | 'authorize'>;
+  private readonly opts: Required<Omit<RtmpIngestOptions, 'logger' | 'admit' | 'authorize' | 'claims'>> & Pick<RtmpIngestOptions, 'admit' | 'authorize' | 'claims'>;
   private readonly log: Logger;
   private readonly publishers = new Map<string, Publisher>();
   private server: net.Server | null = null;
@@ -174,7 +180,7 @@ export class RtmpIngest implements Ingest {
   private handshakingTotal = 0;
 
   constructor(options: RtmpIngestOptions = {}) {
-    this.opts = { port: options.port ?? 1935, host: options.host ?? '0.0.0.0', app: options.app ?? 'live', idleTimeoutMs: options.idleTimeoutMs ?? 30_000, handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000, relayLimitBytes: options.relayLimitBytes ?? 4 * 1024 * 1024, admit: options.admit, authorize: options.authorize };
+    this.opts = { port: options.port ?? 1935, host: options.host ?? '0.0.0.0', app: options.app ?? 'live', idleTimeoutMs: options.idleTimeoutMs ?? 30_000, handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000, relayLimitBytes: options.relayLimitBytes ?? 4 * 1024 * 1024, admit: options.admit, authorize: options.authorize, claims: options.claims };
     this.log = options.logger ?? createLogger('rtmp');
     this.nmsLog = this.log.child('nms');
     this.events$ = this.events.asObservable();
@@ -388,37 +394,63 @@ export class RtmpIngest implements Ingest {
       this.refuse(s, `second publisher for live stream "${id}" rejected`);
       return;
     }
-    const authorize = this.opts.authorize;
-    if (!authorize) {
+    const { authorize, claims } = this.opts;
+    if (!authorize && !claims) {
       this.accept(s);
       return;
     }
     this.pending.set(s, { packets: [], bytes: 0 });
     const raw = (s as { streamQuery?: Record<string, unknown> }).streamQuery?.token;
     const token = typeof raw === 'string' ? raw : undefined;
-    authorize(id, token).then(
-      (refusal) => {
-        if (refusal) this.refuse(s, `publisher of "${id}" rejected: ${refusal}`);
-        else this.accept(s);
-      },
-      (err: unknown) => this.refuse(s, `publisher of "${id}" rejected: ${describeError(err)}`),
-    );
+    void this.admitLater(s, id, token);
   };
 
-  /** Admits a publisher whose id and token passed: it becomes a Source, and its held media flows. */
-  private accept(s: NmsSession): void {
+  /** The token check, then the cluster claim, while the publisher's first media waits (PENDING_LIMITS). */
+  private async admitLater(s: NmsSession, id: string, token: string | undefined): Promise<void> {
+    const { authorize, claims } = this.opts;
+    let release: (() => void) | undefined;
+    try {
+      const refusal = authorize ? await authorize(id, token) : null;
+      if (refusal) {
+        this.refuse(s, `publisher of "${id}" rejected: ${refusal}`);
+        return;
+      }
+      if (claims) {
+        // What accept() would refuse anyway must not take the id from the whole cluster first.
+        const local = this.publishers.has(id) ? 'already live here' : this.opts.admit?.(id);
+        if (local) {
+          this.refuse(s, `publisher of "${id}" rejected: ${local}`);
+          return;
+        }
+        if (this.refused.has(s)) return;
+        const claim = await claims.claim(id, 'rtmp');
+        if (claim.refused !== null) {
+          this.refuse(s, `publisher of "${id}" rejected: ${claim.refused}`);
+          return;
+        }
+        release = () => claim.release();
+      }
+    } catch (err) {
+      this.refuse(s, `publisher of "${id}" rejected: ${describeError(err)}`);
+      return;
+    }
+    if (!this.accept(s)) release?.();
+  }
+
+  /** Admits a publisher whose id and token passed: it becomes a Source, and its held media flows. Says whether it did. */
+  private accept(s: NmsSession): boolean {
     const held = this.pending.get(s);
     this.pending.delete(s);
     const id = s.streamName;
-    if (this.refused.has(s) || this.state !== 'running' || !s.socket || s.socket.destroyed) return;
+    if (this.refused.has(s) || this.state !== 'running' || !s.socket || s.socket.destroyed) return false;
     if (this.publishers.has(id)) {
       this.refuse(s, `second publisher for live stream "${id}" rejected`);
-      return;
+      return false;
     }
     const refusal = this.opts.admit?.(id);
     if (refusal) {
       this.refuse(s, `publisher of "${id}" rejected: ${refusal}`);
-      return;
+      return false;
     }
     // Read back over loopback unless we listen on one specific address only; always an address,
     // never a name (the npm-shipped ffmpeg cannot resolve one), taken from the bound socket.
@@ -445,6 +477,7 @@ export class RtmpIngest implements Ingest {
     const forward = this.forwards.get(s);
     for (const packet of held?.packets ?? []) forward?.(packet);
     this.events.next({ type: 'started', source: publisher.source });
+    return true;
   }
 
   /** The broadcast's packet handler of each gated session (see onlyFromThePublisher). */

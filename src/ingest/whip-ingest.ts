@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Subject, type Observable } from 'rxjs';
 import { AvlocError, describeError } from '../errors.ts';
 import { createLogger, type Logger } from '../log.ts';
-import type { Ingest, SourceEvent } from '../media/source.ts';
+import type { ClaimOutcome, Ingest, SourceEvent, StreamClaims } from '../media/source.ts';
 import { sendError } from '../http/answers.ts';
 import { readBody } from '../http/router.ts';
 import type { RouteParams } from '../http/router.ts';
@@ -31,6 +31,12 @@ export interface WhipIngestOptions {
   readonly isLive?: (id: string) => boolean;
   /** True when the service is at its live-stream cap (all doors together): a new POST gets 503. */
   readonly atCapacity?: () => boolean;
+  /**
+   * Cluster mode: claims the id across the nodes before the offer is read; a refusal (the id is
+   * live on another node) answers 409 like a local duplicate. A claim whose session never starts
+   * is released.
+   */
+  readonly claims?: StreamClaims;
   /**
    * Asked before an offer is read and before a resource is deleted; throws AvlocError
    * UNAUTHORIZED or FORBIDDEN to refuse (401 / 403). The service checks the Bearer token here.
@@ -92,23 +98,43 @@ export class WhipIngest implements Ingest {
         return sendError(res, 'AT_CAPACITY', 'too many WHIP publishers right now', { 'Retry-After': '10' });
       }
       this.sessions.set(id, 'pending');
+      let claim: ClaimOutcome | undefined;
+      if (this.options.claims) {
+        try {
+          claim = await this.options.claims.claim(id, 'whip');
+        } catch (err) {
+          this.sessions.delete(id);
+          throw err;
+        }
+        if (claim.refused !== null) {
+          this.sessions.delete(id);
+          req.resume();
+          return sendError(res, 'STREAM_EXISTS', `stream "${id}" is already being published: ${claim.refused}`);
+        }
+      }
+      const release = (): void => {
+        if (claim && claim.refused === null) claim.release();
+      };
       let session: WhipSession;
       try {
         const body = await readBody(req, this.options.maxOfferBytes ?? 64 * 1024);
         const offer = filterOffer(body.toString('utf8'));
-        session = await this.createSession(id, offer.sdp);
+        session = await this.createSession(id, offer.sdp, release);
       } catch (err) {
         this.sessions.delete(id);
+        release();
         throw err;
       }
       if (this.closed) {
         this.sessions.delete(id);
         await session.end('ingest closed', false);
+        release();
         return sendError(res, 'CLOSED', 'WHIP ingest is shutting down');
       }
       if (session.ended) {
         // It failed in the moment between answering and being registered (its onEnded found 'pending').
         this.sessions.delete(id);
+        release();
         return sendError(res, 'INTERNAL', 'WHIP session ended while it was being set up');
       }
       this.sessions.set(id, session);
@@ -205,7 +231,8 @@ export class WhipIngest implements Ingest {
     return this.closing;
   }
 
-  private createSession(id: string, offerSdp: string): Promise<WhipSession> {
+  /** `unclaim` gives the id back if the session ends without ever starting (a started one is the service's). */
+  private createSession(id: string, offerSdp: string, unclaim: () => void): Promise<WhipSession> {
     const o = this.options;
     let started = false;
     return WhipSession.create({
@@ -229,6 +256,7 @@ export class WhipIngest implements Ingest {
         if (this.sessions.get(id) === session) this.sessions.delete(id);
         // A session that never started was never announced, so there is nothing to end for listeners.
         if (started && !this.subject.closed) this.subject.next({ type: 'ended', id, reason });
+        if (!started) unclaim();
       },
     });
   }

@@ -33,3 +33,18 @@ export interface Ingest {
   start(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** What a door hears back when it claims a stream id: a refusal, or the claim and how to give it back. */
+export type ClaimOutcome =
+  | { readonly refused: string }
+  /** `release` gives the id back when the publisher never became a stream (idempotent). */
+  | { readonly refused: null; release(): void };
+
+/**
+ * Stream ids held across several nodes (cluster mode, src/cluster/). A door claims the id of a new
+ * publisher before it allocates anything for it; a refusal is answered like a duplicate local id.
+ * Once the stream has started, the service gives the claim back when the stream ends.
+ */
+export interface StreamClaims {
+  claim(id: string, kind: SourceKind): Promise<ClaimOutcome>;
+}

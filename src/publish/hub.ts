@@ -20,6 +20,7 @@ import { AvlocError } from '../errors.ts';
 import { ClientQueue } from './client-queue.ts';
 import type { QueueEntry } from './client-queue.ts';
 import type { AvlocMetrics } from './metrics.ts';
+import type { HubInterest, LocalEvent, StreamEvent } from './hub-events.ts';
 import { encodeControl, encodeHeatmap } from '../wire/protocol.ts';
 import type {
   ControlMessage,
@@ -66,6 +67,8 @@ export interface HubOptions {
    * so a stream whose frames are all skipped still shows moving numbers.
    */
   readonly countersOf?: (streamId: string) => Readonly<StreamCounters> | undefined;
+  /** Cluster mode: this node's name, given as `node` of its own streams in stream summaries. */
+  readonly nodeId?: string;
 }
 
 export interface ClientStats {
@@ -138,6 +141,12 @@ interface StreamEntry {
   hasVideo: boolean | null;
   counters: StreamCounters;
   queueDropped: number;
+  /** Cluster mode: the node running the stream. */
+  node: string | undefined;
+  /** Runs on another node: its events and heatmaps arrive over the cluster (src/cluster/). */
+  remote: boolean;
+  /** A remote stream's drops for slow clients on its own node (ours are in `queueDropped`). */
+  remoteQueueDropped: number;
 }
 
 export class Hub {
@@ -159,8 +168,12 @@ export class Hub {
   private readonly now: () => number;
   private readonly metrics: AvlocMetrics | undefined;
   private readonly countersOf: HubOptions['countersOf'];
+  private readonly nodeId: string | undefined;
+  private readonly taps = new Set<(e: LocalEvent) => void>();
+  private readonly interestWatchers = new Set<() => void>();
 
   constructor(opts: HubOptions = {}) {
+    this.nodeId = opts.nodeId;
     this.log = opts.log ?? createLogger('hub');
     this.heatmapLimit = opts.heatmapQueueLimit ?? 8;
     this.controlLimit = opts.controlQueueLimit ?? 256;
@@ -200,6 +213,7 @@ export class Hub {
     s.queue.clear();
     this.sessions.delete(s.id);
     this.metrics?.clients.set({}, this.sessions.size);
+    this.interestChanged();
   }
 
   /** Adds streams to the client's subscription and sets its format; answers with the stream list. */
@@ -224,6 +238,7 @@ export class Hub {
     s.format = format;
     s.preview = preview;
     this.enqueue(s, { type: 'streams', streams: this.listStreams().filter((st) => s.canSee(st.id)) });
+    this.interestChanged();
   }
 
   unsubscribe(client: HubClient, streams: StreamSelector): void {
@@ -233,6 +248,7 @@ export class Hub {
       s.all = false;
       s.named.clear();
       s.excluded.clear();
+      this.interestChanged();
       return;
     }
     if (s.all && s.named.size + s.excluded.size + streams.filter((id) => !s.excluded.has(id)).length > MAX_NAMED_STREAMS) {
@@ -242,6 +258,7 @@ export class Hub {
       s.named.delete(id);
       if (s.all) s.excluded.add(id);
     }
+    this.interestChanged();
   }
 
   /** Sends a control message to one client (hello, pong, error), through its queue. */
@@ -257,29 +274,17 @@ export class Hub {
   // ---- streams ------------------------------------------------------------------------------
 
   streamStarted(id: string, kind: SourceKind, startedAtMs: number): void {
-    this.ended.delete(id);
-    this.streams.set(id, {
-      id,
-      kind,
-      state: 'starting',
-      startedAtMs,
-      hasAudio: null,
-      hasVideo: null,
-      counters: { decoded: 0, skipped: 0, dropped: 0, analyzed: 0 },
-      queueDropped: 0,
-    });
-    this.metrics?.streams.set({}, this.streams.size);
-    this.broadcast(id, { type: 'stream.started', id, kind, startedAtMs });
+    this.enter(id, kind, startedAtMs, this.nodeId, false);
+    const msg: StreamEvent = { type: 'stream.started', id, kind, startedAtMs, ...(this.nodeId !== undefined ? { node: this.nodeId } : {}) };
+    this.broadcast(id, msg);
+    this.emit(msg);
   }
 
   streamInfo(info: StreamInfo): void {
     const e = this.streams.get(info.id);
-    if (e) {
-      e.hasAudio = info.hasAudio;
-      e.hasVideo = info.hasVideo;
-      if (e.state === 'starting') e.state = 'live';
-    }
-    this.broadcast(info.id, { type: 'stream.info', ...info });
+    if (e?.remote) return;
+    this.noteInfo(info);
+    this.emit({ type: 'stream.info', ...info });
   }
 
   setStreamState(id: string, state: Exclude<StreamState, 'ended'>): void {
@@ -288,19 +293,120 @@ export class Hub {
   }
 
   streamError(id: string, code: string, message: string): void {
-    this.broadcast(id, { type: 'stream.error', id, code, message });
+    if (this.streams.get(id)?.remote) return;
+    const msg: StreamEvent = { type: 'stream.error', id, code, message };
+    this.broadcast(id, msg);
+    this.emit(msg);
   }
 
   streamEnded(id: string, reason: string): void {
-    this.streams.delete(id);
-    this.ended.add(id);
-    if (this.ended.size > Hub.ENDED_MEMORY) {
-      const oldest = this.ended.values().next().value;
-      if (oldest !== undefined) this.ended.delete(oldest);
+    if (this.streams.get(id)?.remote) return;
+    this.leave(id, reason);
+    this.emit({ type: 'stream.ended', id, reason });
+  }
+
+  // ---- streams of other nodes (cluster mode) --------------------------------------------------
+  // They enter the same tables and reach clients through the same queues as local ones; they are
+  // never told to the taps (they are some other node's to tell) and never counted as this node's.
+
+  /**
+   * A stream of another node appears or changes: started, info, error or ended. Ignored where a
+   * local stream has the id (two nodes with one id is the claims' conflict to settle, and here
+   * the local one is what clients see until then).
+   */
+  applyRemote(msg: StreamEvent, node: string): void {
+    const e = this.streams.get(msg.id);
+    if (e && !e.remote) return;
+    switch (msg.type) {
+      case 'stream.started':
+        this.enter(msg.id, msg.kind, msg.startedAtMs, node, true);
+        this.broadcast(msg.id, { type: 'stream.started', id: msg.id, kind: msg.kind, startedAtMs: msg.startedAtMs, node });
+        return;
+      case 'stream.info': {
+        const { type: _type, ...info } = msg;
+        this.noteInfo(info);
+        return;
+      }
+      case 'stream.error':
+        this.broadcast(msg.id, msg);
+        return;
+      case 'stream.ended':
+        if (e) this.leave(msg.id, msg.reason);
+        return;
     }
-    this.metrics?.streams.set({}, this.streams.size);
-    this.metrics?.forgetStream(id);
-    this.broadcast(id, { type: 'stream.ended', id, reason });
+  }
+
+  /** Refreshes what the stream list says of a remote stream (its node's latest summary). */
+  updateRemote(summary: StreamSummary): void {
+    const e = this.streams.get(summary.id);
+    if (!e?.remote) return;
+    e.state = summary.state === 'ended' ? e.state : summary.state;
+    e.hasAudio = summary.hasAudio;
+    e.hasVideo = summary.hasVideo;
+    e.counters = { ...summary.counters };
+    e.remoteQueueDropped = summary.queueDropped;
+  }
+
+  /** A heatmap of a remote stream: delivered exactly like a local one (same queues, same drops). */
+  publishRemote(source: HeatmapSource): void {
+    if (this.closed) return;
+    const id = source.streamId;
+    if (this.ended.has(id)) return;
+    const e = this.streams.get(id);
+    if (e && !e.remote) return;
+    if (e) {
+      e.state = 'live';
+      e.hasAudio = source.hasAudio;
+      e.hasVideo = true;
+      e.counters = { ...source.counters };
+    }
+    this.deliver(source, source.captureAtMs, source.doneAtMs);
+  }
+
+  /** Whether `id` is one of this node's own live streams. */
+  isLocal(id: string): boolean {
+    const e = this.streams.get(id);
+    return e !== undefined && !e.remote;
+  }
+
+  /** Remote streams now listed, with the node running each. */
+  remoteStreams(): Array<{ readonly id: string; readonly node: string }> {
+    const out: Array<{ id: string; node: string }> = [];
+    for (const e of this.streams.values()) if (e.remote) out.push({ id: e.id, node: e.node ?? '' });
+    return out;
+  }
+
+  /** Summaries of this node's own streams only. */
+  localStreams(): StreamSummary[] {
+    return this.listStreams().filter((s) => this.isLocal(s.id));
+  }
+
+  /** Tells `fn` every local stream event and heatmap as it enters the hub; returns an unsubscribe. */
+  tap(fn: (e: LocalEvent) => void): () => void {
+    this.taps.add(fn);
+    return () => this.taps.delete(fn);
+  }
+
+  /** Calls `fn` (synchronously) whenever a client's subscription changes; returns an unsubscribe. */
+  watchInterest(fn: () => void): () => void {
+    this.interestWatchers.add(fn);
+    return () => this.interestWatchers.delete(fn);
+  }
+
+  /** What all clients together are subscribed to. */
+  interest(): HubInterest {
+    let all = false;
+    let allPreview = false;
+    const named = new Map<string, boolean>();
+    for (const s of this.sessions.values()) {
+      if (s.all) {
+        all = true;
+        allPreview ||= s.preview;
+      } else {
+        for (const id of s.named) named.set(id, (named.get(id) ?? false) || s.preview);
+      }
+    }
+    return { all, allPreview, named };
   }
 
   /** Latest counters of a stream, when the pipeline has news but no result to publish. */
@@ -311,16 +417,13 @@ export class Hub {
   }
 
   listStreams(): StreamSummary[] {
-    return [...this.streams.values()].map((e) => ({
-      id: e.id,
-      kind: e.kind,
-      state: e.state,
-      startedAtMs: e.startedAtMs,
-      hasAudio: e.hasAudio,
-      hasVideo: e.hasVideo,
-      counters: { ...(this.countersOf?.(e.id) ?? e.counters) },
-      queueDropped: e.queueDropped,
-    }));
+    return [...this.streams.values()].map((e) => this.summarize(e));
+  }
+
+  /** The summary of one listed stream. */
+  summary(id: string): StreamSummary | undefined {
+    const e = this.streams.get(id);
+    return e ? this.summarize(e) : undefined;
   }
 
   // ---- heatmaps -----------------------------------------------------------------------------
@@ -348,24 +451,16 @@ export class Hub {
       m.stageSeconds.observe({ stage: 'inference' }, result.timings.inferenceMs / 1000);
     }
     const source = toSource(result, counters);
-    const cache = new Map<string, EncodedHeatmap>();
-    for (const s of this.sessions.values()) {
-      if (!s.wants(id)) continue;
-      const preview = s.preview && result.frame.jpeg !== undefined;
-      const key = `${s.format}/${preview}`;
-      let enc = cache.get(key);
-      if (!enc) {
-        enc = encodeHeatmap(source, s.format, preview);
-        cache.set(key, enc);
-      }
-      this.push(s, { kind: 'heatmap', streamId: id, captureAtMs: result.frame.captureAtMs, doneAtMs: result.doneAtMs, encoded: enc });
-    }
+    this.deliver(source, result.frame.captureAtMs, result.doneAtMs);
+    if (this.taps.size > 0 && !entry?.remote) this.emit({ type: 'heatmap', source });
   }
 
   /** Forgets every client and stream. Sockets belong to the ws server, which closes them. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.taps.clear();
+    this.interestWatchers.clear();
     for (const s of [...this.sessions.values()]) this.removeClient(s);
     this.streams.clear();
     this.ended.clear();
@@ -375,6 +470,105 @@ export class Hub {
 
   private session(client: HubClient): Session | undefined {
     return this.sessions.get(client.id);
+  }
+
+  private summarize(e: StreamEntry): StreamSummary {
+    return {
+      id: e.id,
+      kind: e.kind,
+      state: e.state,
+      startedAtMs: e.startedAtMs,
+      hasAudio: e.hasAudio,
+      hasVideo: e.hasVideo,
+      counters: { ...((e.remote ? undefined : this.countersOf?.(e.id)) ?? e.counters) },
+      queueDropped: e.queueDropped + e.remoteQueueDropped,
+      ...(e.node !== undefined ? { node: e.node } : {}),
+    };
+  }
+
+  /** One heatmap to every client that wants it, encoded once per (format, preview). */
+  private deliver(source: HeatmapSource, captureAtMs: number, doneAtMs: number): void {
+    const id = source.streamId;
+    const cache = new Map<string, EncodedHeatmap>();
+    for (const s of this.sessions.values()) {
+      if (!s.wants(id)) continue;
+      const preview = s.preview && source.preview !== undefined;
+      const key = `${s.format}/${preview}`;
+      let enc = cache.get(key);
+      if (!enc) {
+        enc = encodeHeatmap(source, s.format, preview);
+        cache.set(key, enc);
+      }
+      this.push(s, { kind: 'heatmap', streamId: id, captureAtMs, doneAtMs, encoded: enc });
+    }
+  }
+
+  private enter(id: string, kind: SourceKind, startedAtMs: number, node: string | undefined, remote: boolean): void {
+    this.ended.delete(id);
+    this.streams.set(id, {
+      id,
+      kind,
+      state: 'starting',
+      startedAtMs,
+      hasAudio: null,
+      hasVideo: null,
+      counters: { decoded: 0, skipped: 0, dropped: 0, analyzed: 0 },
+      queueDropped: 0,
+      node,
+      remote,
+      remoteQueueDropped: 0,
+    });
+    this.countLocal();
+  }
+
+  private noteInfo(info: StreamInfo): void {
+    const e = this.streams.get(info.id);
+    if (e) {
+      e.hasAudio = info.hasAudio;
+      e.hasVideo = info.hasVideo;
+      if (e.state === 'starting') e.state = 'live';
+    }
+    this.broadcast(info.id, { type: 'stream.info', ...info });
+  }
+
+  private leave(id: string, reason: string): void {
+    this.streams.delete(id);
+    this.ended.add(id);
+    if (this.ended.size > Hub.ENDED_MEMORY) {
+      const oldest = this.ended.values().next().value;
+      if (oldest !== undefined) this.ended.delete(oldest);
+    }
+    this.countLocal();
+    this.metrics?.forgetStream(id);
+    this.broadcast(id, { type: 'stream.ended', id, reason });
+  }
+
+  /** `avloc_streams` is this node's own live streams (each node reports its own). */
+  private countLocal(): void {
+    if (!this.metrics) return;
+    let n = 0;
+    for (const e of this.streams.values()) if (!e.remote) n++;
+    this.metrics.streams.set({}, n);
+  }
+
+  private emit(e: LocalEvent): void {
+    for (const fn of this.taps) {
+      try {
+        fn(e);
+      } catch (err) {
+        this.log.error('hub listener failed', { error: err instanceof Error ? err.message : String(err) });
+      }
+    }
+  }
+
+  private interestChanged(): void {
+    for (const fn of this.interestWatchers) {
+      try {
+        fn();
+      } catch (err) {
+        this.log.error('hub interest watcher failed', { error: err instanceof Error ? err.message : String(err) });
+      }
+    }
   }
 
   private broadcast(streamId: string, msg: ControlMessage): void {

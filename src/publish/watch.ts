@@ -64,7 +64,7 @@ export async function watchHeatmaps(opts: WatchOptions): Promise<void> {
     }
     client.on('hello', (m) => out(`# connected to ${shown} (${m.protocol}, server ${m.server.version}, model ${m.model ? `${m.model.name} ${m.model.gridH}x${m.model.gridW}` : 'none'})`));
     client.on('streams', (m) => out(`# streams: ${m.streams.map((s) => `${s.id}(${s.state})`).join(' ') || '(none)'}`));
-    client.on('stream.started', (m) => out(`# ${m.id} started (${m.kind})`));
+    client.on('stream.started', (m) => out(`# ${m.id} started (${m.kind}${m.node ? ` on node ${m.node}` : ''})`));
     client.on('stream.info', (m) => out(`# ${m.id} info: audio=${m.hasAudio} video=${m.hasVideo}${m.videoCodec ? ` ${m.videoCodec}` : ''}${m.audioCodec ? ` ${m.audioCodec}` : ''}`));
     client.on('stream.ended', (m) => out(`# ${m.id} ended: ${m.reason}`));
     client.on('stream.error', (m) => out(`# ${m.id} error ${m.code}: ${m.message}`));

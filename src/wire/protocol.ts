@@ -78,6 +78,8 @@ export const StreamSummary = z.object({
   counters: CountersSchema,
   /** Heatmaps dropped for slow clients on this stream, all clients together. */
   queueDropped: count,
+  /** Cluster mode: the node running the stream (absent on a single node). */
+  node: z.string().optional(),
 });
 export type StreamSummary = z.infer<typeof StreamSummary>;
 
@@ -100,6 +102,8 @@ export const StreamStartedMessage = z.object({
   id: z.string(),
   kind: StreamKind,
   startedAtMs: num,
+  /** Cluster mode: the node running the stream (absent on a single node). */
+  node: z.string().optional(),
 });
 
 export const StreamEndedMessage = z.object({

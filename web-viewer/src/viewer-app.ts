@@ -14,6 +14,11 @@ const ENDED_TILE_MS = 30_000;
 /** How often to measure the server's clock against ours. */
 const CLOCK_PING_MS = 5000;
 
+/** The list's detail for a stream: its kind, and in cluster mode the node running it. */
+function where(s: { readonly kind: string; readonly node?: string | undefined }): string {
+  return s.node ? `${s.kind} · ${s.node}` : s.kind;
+}
+
 export interface ViewerDom {
   readonly tiles: HTMLElement;
   readonly list: HTMLElement;
@@ -64,7 +69,7 @@ export class ViewerApp {
       this.clock.add(sent, m.serverTimeMs, pageNowMs());
     });
     client.on('streams', (m) => this.reconcile(m.streams));
-    client.on('stream.started', (m) => this.started(m.id, m.kind));
+    client.on('stream.started', (m) => this.started(m.id, where(m)));
     client.on('stream.ended', (m) => this.ended(m.id, m.reason));
     client.on('stream.info', (m) => {
       const entry = this.list.get(m.id);
@@ -160,7 +165,7 @@ export class ViewerApp {
     const present = new Set(streams.map((s) => s.id));
     for (const s of streams) {
       const known = this.list.get(s.id);
-      if (!known?.live) this.started(s.id, s.kind);
+      if (!known?.live) this.started(s.id, where(s));
     }
     for (const e of this.list.all()) if (e.live && !present.has(e.id)) this.ended(e.id, '');
   }
