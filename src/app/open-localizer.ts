@@ -14,7 +14,7 @@ import { resolveConfigPath } from './paths.ts';
  * With `model.remote` the graphs run on that inference server instead: only the bundle's card
  * is read here, and the server's models are checked against it (RemoteLocalizer.open).
  */
-export const DEFAULT_MODEL_DIR = 'models/avin-synth';
+export const DEFAULT_MODEL_DIR = 'models/avin-centernet';
 
 export async function openLocalizer(
   config: Pick<Config, 'model' | 'pipeline'>,

@@ -105,7 +105,7 @@ export const configSchema = z
     model: z
       .object({
         /** A model bundle folder (docs/MODEL_CONTRACT.md). Relative paths resolve against the working directory. */
-        dir: z.string().default('models/avin-synth'),
+        dir: z.string().default('models/avin-centernet'),
         device: z.enum(['cpu', 'cuda']).default('cpu'),
         /** Threads inside one ONNX Runtime op; 0 lets ORT pick. */
         intraOpThreads: z.number().int().min(0).max(256).default(0),

@@ -10,7 +10,7 @@ test('defaults run out of the box', () => {
   const c = loadConfig({ env: {} });
   assert.equal(c.http.port, 8080);
   assert.equal(c.rtmp.port, 1935);
-  assert.equal(c.model.dir, 'models/avin-synth');
+  assert.equal(c.model.dir, 'models/avin-centernet');
   assert.equal(c.model.device, 'cpu');
 });
 
