@@ -73,7 +73,8 @@ class Prototypes(nn.Module):
 
 
 def head_losses(model: AVIN, protos: Prototypes, vf, af, labels, sounding, y, present, tau: float,
-                objective: str, objective_weight: float, cfg, balance: bool = True) -> dict:
+                objective: str, objective_weight: float, cfg, balance: bool = True,
+                supervised: bool = True) -> dict:
     keep = y >= 0
     if cfg.proj_kind == "classes":
         # the projections' outputs are class distributions: their logits are the classifiers
@@ -109,7 +110,7 @@ def head_losses(model: AVIN, protos: Prototypes, vf, af, labels, sounding, y, pr
     bce = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
     av = (bce * target).sum() / pos + (bce * weight * (1 - target)).sum() / neg
     out = {"visual": visual, "audio": audio, "av": av}
-    loss = visual + audio + av
+    loss = visual + audio + av if supervised else 0.0
     if objective != "none" and objective_weight:
         own = loss_for(objective, fv_map, fa, cfg)
         out[objective] = own["loss"]
@@ -218,6 +219,9 @@ def main(argv=None) -> None:
     p.add_argument("--variant", default="pretrained")
     p.add_argument("--objective", default="none", choices=["none", "avin", "ezvsl"])
     p.add_argument("--objective-weight", type=float, default=1.0)
+    p.add_argument("--objective-only", action="store_true",
+                   help="train with --objective alone (self-supervised: no boxes, no labels), the baseline the "
+                        "supervised heads are compared with on the same frozen encoders")
     p.add_argument("--epochs", type=int, default=15)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=3e-3)
@@ -326,7 +330,7 @@ def main(argv=None) -> None:
             snd = torch.where(flip, sounding[idx].flip(-1), sounding[idx])
             x = model.v_encoder.standardise(vf[idx, view].float())
             losses = head_losses(model, protos, x, af[idx, win], lab, snd, ys[idx], present[idx], a.tau,
-                                 a.objective, a.objective_weight, cfg, not a.no_balance)
+                                 a.objective, a.objective_weight, cfg, not a.no_balance, not a.objective_only)
             opt.zero_grad()
             losses["loss"].backward()
             opt.step()

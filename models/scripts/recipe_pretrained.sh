@@ -28,11 +28,15 @@ stage() { echo "== $(date +%H:%M:%S) $*" | tee -a "$R/stages.log"; }
   $PY -m avloc_corpus.train_heads --variant pretrained-cls --proj classes --staged --batch-size 256 --lr 1e-2 \
       --steps 500 --init "$R/pretrain" --out "$R/heads" --data $V3 --data $PH; }
 H="$R/heads/best.pt"
+[ -f "$R/ezvsl/best.pt" ] || { stage "EZ-VSL baseline on the same frozen encoders (self-supervised)"; \
+  $PY -m avloc_corpus.train_heads --variant pretrained-cls --proj embedding --objective ezvsl --objective-only \
+      --proj-bias --epochs 10 --lr 1e-3 --init "$R/pretrain" --out "$R/ezvsl" --data $V3 --data $PH; }
 stage "export, reports, controls, probe, latency"
 $PY -m avloc_corpus.ship --checkpoint "$H" --pretrain "$R/pretrain" --out $OUT --name $OUT
 for d in $V3 $PH; do
   n=$(basename $d)
-  $PY -m avloc_corpus.report --data $d --avin "$H" --bundle $OUT --out "$R/report-$n" --overlays 12
+  $PY -m avloc_corpus.report --data $d --avin "$H" --ezvsl "$R/ezvsl/best.pt" --bundle $OUT --out "$R/report-$n" \
+      --overlays 12
   $PY -m avloc_corpus.controls "$H" --data $d --out "$R/controls-$n"
 done
 $PY -m avloc_corpus.camera "$H" --out "$R/camera"
