@@ -28,6 +28,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from scipy.signal import lfilter, resample_poly
 
+from avloc_toolkit.config import make_config
 from avloc_toolkit.audio import ResNet22
 from avloc_toolkit.imagenet import IMAGENET_MEAN, IMAGENET_STD
 from avloc_toolkit.visual import VisualResNet
@@ -35,7 +36,6 @@ from avloc_toolkit.visual import VisualResNet
 from . import compose
 from .pools import split_pools
 from .generate import in_chunks
-from .variant import corpus_config
 
 
 BACKGROUND = "background"
@@ -232,7 +232,7 @@ def main(argv=None) -> None:
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     os.makedirs(a.out, exist_ok=True)
-    cfg = corpus_config()
+    cfg = make_config("corpus-scratch")
     logf = open(os.path.join(a.out, "pretrain.log"), "a")
 
     def log(msg):

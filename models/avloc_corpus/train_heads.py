@@ -34,6 +34,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from avloc_toolkit.config import CORPUS_VARIANTS, make_config
 from avloc_toolkit.data import read_manifest
 from avloc_toolkit.export import git_commit
 from avloc_toolkit.losses import loss_for
@@ -44,7 +45,6 @@ from .ceiling import box_cells, cell_labels
 from .plot import plot_curves
 from .scene_cache import audio_features, gt_maps, load_split
 from .train_scenes import evaluate, visual_maps
-from .variant import corpus_config
 
 
 def scene_targets(items, cats, side: int, grid: int):
@@ -216,7 +216,7 @@ def main(argv=None) -> None:
     p.add_argument("--data", action="append", required=True, help="a corpus folder (repeatable)")
     p.add_argument("--init", required=True, help="pretraining run folder with audio.pth (pretrain.py --only audio)")
     p.add_argument("--out", required=True)
-    p.add_argument("--variant", default="pretrained")
+    p.add_argument("--variant", default="pretrained-cls", choices=list(CORPUS_VARIANTS), help="preset corpus-<variant>")
     p.add_argument("--objective", default="none", choices=["none", "avin", "ezvsl"])
     p.add_argument("--objective-weight", type=float, default=1.0)
     p.add_argument("--objective-only", action="store_true",
@@ -244,7 +244,7 @@ def main(argv=None) -> None:
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     os.makedirs(a.out, exist_ok=True)
-    cfg = corpus_config(a.variant)
+    cfg = make_config(f"corpus-{a.variant}")
     cfg.visual_proj_bias = a.proj_bias
     logf, jl = open(os.path.join(a.out, "train.log"), "a"), open(os.path.join(a.out, "log.jsonl"), "a")
 

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from avloc_toolkit.config import CORPUS_VARIANTS, make_config
 from avloc_toolkit.metrics import metrics_from_heatmaps
 from avloc_toolkit.export import git_commit
 from avloc_toolkit.model import AVIN, centred_features, create_optimizer, heatmap
@@ -32,7 +33,6 @@ from .pools import split_pools
 from avloc_toolkit.losses import loss_for
 from .plot import plot_curves
 from .scene_cache import audio_features, gt_maps, load_split, to_input
-from .variant import corpus_config
 
 
 def augment(u8: torch.Tensor, size: int, g: torch.Generator) -> torch.Tensor:
@@ -136,8 +136,8 @@ def main(argv=None) -> None:
     p.add_argument("--data", default=packages.corpus_dir())
     p.add_argument("--out", required=True)
     p.add_argument("--init", required=True, help="pretraining run folder (visual.pth, audio.pth)")
-    p.add_argument("--variant", default="scratch", choices=["scratch", "pretrained"],
-                   help="variant.py: the ResNet trained from scratch (visual.pth from --init) or the pretrained "
+    p.add_argument("--variant", default="scratch", choices=list(CORPUS_VARIANTS),
+                   help="preset corpus-<variant> (avloc_toolkit/config.py): the ResNet trained from scratch (visual.pth from --init) or the pretrained "
                         "npm trunk (its weights come from the package; --init gives only audio.pth)")
     p.add_argument("--tag-epochs", type=int, default=0,
                    help="with a frozen pretrained trunk: first fit the visual projection to the training scenes' "
@@ -179,7 +179,7 @@ def main(argv=None) -> None:
     torch.set_num_threads(a.threads)
     random.seed(a.seed), np.random.seed(a.seed), torch.manual_seed(a.seed)
     os.makedirs(a.out, exist_ok=True)
-    cfg = corpus_config(a.variant)
+    cfg = make_config(f"corpus-{a.variant}")
     cfg.feature_centering = a.centering
     cfg.tp = a.tp if a.tp is not None else cfg.tp
     cfg.tn = a.tn if a.tn is not None else cfg.tn

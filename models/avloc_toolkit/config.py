@@ -115,14 +115,26 @@ PRESETS: Dict[str, Dict[str, Any]] = {
         audio_blocks=(1, 1, 1, 1), audio_embed=512, proj_hidden=256,
     ),
 }
-# The small audio side with COCO CenterNet's neck as the visual encoder (trunks.py; needs npm install).
-PRESETS["small-centernet"] = dict(PRESETS["small"], image_size=224, visual_trunk="centernet-mnv3",
-                                  visual_cut="bb9+head8", visual_pool=1, embed_dim=128)
-# The shipped default's shape (avin-centernet): that trunk cut with the COCO class logits, and
-# class heads over 22 categories + background (+1: the sphere channel, model.VisualClassHead).
-PRESETS["centernet-classes"] = dict(PRESETS["small-centernet"], visual_cut="bb9+head8+cls", proj_kind="classes",
-                                    embed_dim=24, hop_length=320, audio_widths=(16, 32, 64, 128),
-                                    audio_embed=256, proj_hidden=128)
+# The sizes trained on the avloc corpus (avloc_corpus): small enough to train on 2 shared CPU cores
+# in about an hour and run the visual graph well under 15 ms per frame. 128 px into a ResNet of
+# widths 16-128 (one block per stage, layer4 at stride 1) gives an 8 x 8 map; 16 kHz with a 20 ms
+# hop keeps the frozen audio encoder cheap.
+PRESETS["corpus-scratch"] = dict(
+    PRESETS["small"], image_size=128, visual_widths=(16, 32, 64, 128), visual_blocks=(1, 1, 1, 1), embed_dim=64,
+    hop_length=320, audio_widths=(16, 32, 64, 128), audio_blocks=(1, 1, 1, 1), audio_embed=256, proj_hidden=128,
+)
+# The same audio side with COCO CenterNet (trunks.py; needs npm install) as the visual encoder at
+# 224 px: backbone block 9 + the head's stride-8 fusion, a 14 x 14 grid, AVIN's 1x1 projection to
+# C = 128; and the same cut with the detector's 80 COCO class logits as more channels.
+PRESETS["corpus-pretrained"] = dict(PRESETS["corpus-scratch"], image_size=224, visual_trunk="centernet-mnv3",
+                                    visual_cut="bb9+head8", visual_pool=1, embed_dim=128)
+PRESETS["corpus-pretrained-cls"] = dict(PRESETS["corpus-pretrained"], visual_cut="bb9+head8+cls")
+# Test fixtures of the pretrained shapes: the trunk with AVIN's projections, and the shipped
+# default's shape (avin-centernet): class heads over 22 categories + background (+1: the sphere
+# channel, model.VisualClassHead).
+PRESETS["small-centernet"] = dict(PRESETS["corpus-pretrained"])
+PRESETS["centernet-classes"] = dict(PRESETS["corpus-pretrained-cls"], proj_kind="classes", embed_dim=24)
+CORPUS_VARIANTS = ("scratch", "pretrained", "pretrained-cls")   # preset "corpus-<variant>"
 
 
 def make_config(preset: str = "avin-rn", **overrides: Any) -> AVINConfig:

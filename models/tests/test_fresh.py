@@ -129,10 +129,10 @@ class Centering(unittest.TestCase):
         # and the sidecar is read back only for the checkpoint it was written for
         import json
         from avloc_corpus import centering, checkpoints
-        from avloc_corpus.variant import corpus_config
+        from avloc_toolkit.config import make_config
         from avloc_toolkit.model import AVIN
         torch.manual_seed(0)
-        model = AVIN(corpus_config()).eval()
+        model = AVIN(make_config("corpus-scratch")).eval()
         rng = np.random.default_rng(0)
         split = {"images": torch.from_numpy(rng.integers(0, 255, (4, 160, 160, 3), dtype=np.uint8)),
                  "waves": torch.from_numpy(rng.standard_normal((4, 40000)).astype(np.float32) * 0.1),
