@@ -15,7 +15,8 @@ Usage:
   avloc serve   [--config FILE] [--model DIR] [--device cpu|cuda] [--http-port N] [--rtmp-port N]
                 [--http-host ADDR] [--rtmp-host ADDR] [--allow-anonymous]
                 [--max-batch N] [--max-wait-ms N] [--deadline-ms N] [--audio-cadence-ms N] [--max-fps-per-stream N]
-                [--no-preview] [--no-worker] [--redis redis://HOST:6379] [--node-id NAME]
+                [--no-preview] [--no-worker] [--cluster redis://HOST:6379] [--node-id NAME]
+                (--cluster: cluster mode, every node on one Redis; --redis is the same flag)
   avloc token   [--publish ID]... [--subscribe PATTERN]... [--admin] [--ttl SECONDS] [--subject NAME]
                 (signs a token with auth.secret / AVLOC_AUTH_SECRET; patterns may use *)
   avloc publish SOURCE [RTMP_URL] [--loop] [--token T] [--seconds N]
@@ -51,6 +52,8 @@ const SERVE_FLAGS: Record<string, { key: string; type: 'string' | 'boolean'; num
   'no-preview': { key: 'preview.enabled', type: 'boolean', invert: true },
   'no-worker': { key: 'model.worker', type: 'boolean', invert: true },
   'viewer-dir': { key: 'viewer.dir', type: 'string' },
+  cluster: { key: 'cluster.redis', type: 'string' },
+  // The earlier name of --cluster, kept working.
   redis: { key: 'cluster.redis', type: 'string' },
   'node-id': { key: 'cluster.nodeId', type: 'string' },
 };
@@ -59,6 +62,9 @@ function parseServeFlags(args: string[]): { file?: string; flags: Record<string,
   const options: ParseArgsConfig['options'] = { config: { type: 'string' } };
   for (const [name, f] of Object.entries(SERVE_FLAGS)) options[name] = { type: f.type };
   const { values } = parseArgs({ args, options, strict: true, allowPositionals: false });
+  if (values.cluster !== undefined && values.redis !== undefined && values.cluster !== values.redis) {
+    throw new AvlocError('CONFIG_INVALID', `--cluster and --redis name one setting (--redis is the old name); got "${String(values.cluster)}" and "${String(values.redis)}"`);
+  }
   const flags: Record<string, unknown> = {};
   for (const [name, f] of Object.entries(SERVE_FLAGS)) {
     const v = values[name];

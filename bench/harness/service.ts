@@ -84,6 +84,11 @@ export class ServiceProcess {
     return this.child.pid ?? -1;
   }
 
+  /** False once the process has exited (or was killed). */
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
   /** The service's own ffmpeg children (decoders). */
   ffmpegPids(): number[] {
     return childrenOf(this.pid, 'ffmpeg').map((p) => p.pid);
@@ -130,8 +135,14 @@ export class ServiceProcess {
     return res.text();
   }
 
+  /** SIGKILL, as a crash: nothing released, nothing said to Redis or clients. Resolves once it has exited. */
+  async kill(): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+    await this.exited;
+  }
+
   async close(): Promise<void> {
-    if (this.child.exitCode !== null) return;
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     this.child.send({ type: 'close' });
     const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
     await this.exited;

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { BENCHMARKS_PAGE, extractSection } from '../cluster/docs-section.ts';
 import { renderMarkdown } from './markdown.ts';
 import type { BenchReport } from './types.ts';
 
@@ -80,5 +81,7 @@ export function renderDocsPage(r: BenchReport, kind: 'quick' | 'full'): string {
   if (existsSync(otherJson)) runs.push([JSON.parse(readFileSync(otherJson, 'utf8')) as BenchReport, other]);
   runs.sort((a, b) => (a[1] === 'full' ? -1 : b[1] === 'full' ? 1 : 0));
   const body = runs.map(([run, k]) => `## Latest ${k} run\n\n${section(run, `bench/${k}.svg`)}`).join('\n');
-  return `${PREAMBLE}${findings}\n${body}`;
+  // The section `npm run bench:cluster -- --docs` writes stays as it is.
+  const cluster = existsSync(BENCHMARKS_PAGE) ? extractSection(readFileSync(BENCHMARKS_PAGE, 'utf8')) : null;
+  return `${PREAMBLE}${findings}\n${body}${cluster ? `\n${cluster}\n` : ''}`;
 }

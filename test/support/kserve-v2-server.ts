@@ -17,7 +17,7 @@ import { validateInferRequest, type ModelTensor, type V2Model } from './kserve-v
  *   POST /v2/models/{name}/infer   JSON tensors; 400 {"error"} for a request that breaks the
  *                                  protocol or does not fit the model (kserve-v2-validate.ts)
  * Anything else is 404 {"error"}. Every request is recorded (method, path, auth and content
- * type headers, the parsed body of an infer) for tests to check.
+ * type headers, the parsed body of an infer) for tests to check, unless `record` is false.
  *
  * Fault options: a delay before each infer answer, holding infers until release(), edited
  * (wrong) metadata, not ready, a padded (oversized) infer answer, a required bearer token.
@@ -36,6 +36,8 @@ export interface KserveV2ServerOptions {
   readonly padInferBytes?: number;
   /** Require `Authorization: Bearer <token>`; others get 401 {"error"}. */
   readonly token?: string;
+  /** Keep a record of each request in `requests` (default true; false for long runs such as a benchmark). */
+  readonly record?: boolean;
 }
 
 export interface RecordedRequest {
@@ -185,7 +187,7 @@ export async function startKserveV2Server(opts: KserveV2ServerOptions): Promise<
       authorization: req.headers.authorization,
       contentType: req.headers['content-type'],
     };
-    requests.push(rec);
+    if (opts.record !== false) requests.push(rec);
     if (opts.token !== undefined && req.headers.authorization !== `Bearer ${opts.token}`) {
       req.resume();
       return fail(res, rec, 401, 'missing or wrong bearer token');
