@@ -1,27 +1,26 @@
 """AVIN's two projections on frozen pretrained encoders, trained with the scenes' boxes and labels.
 
-  python3 -m avloc_corpus.train_heads --init .cache/runs/pretrain --out .cache/runs/heads \\
-      --data .cache/corpus/synth-v3 --data .cache/corpus/photo-v1
+  python3 -m avloc_corpus.train_heads --proj classes --staged --init .cache/runs/pretrain \
+      --out .cache/runs/heads --data .cache/corpus/synth-v3 --data .cache/corpus/photo-v1
 
 Why not AVIN's self-supervised objective alone: on the frozen COCO trunk it does not localize
 these scenes (models/README.md, *Pretrained visual trunks*: best val cIoU@0.5 0.00-0.12), while the
 same features localize well when boxes say where (the cut probe: 0.53). Composed scenes come with
-boxes and categories for free, so the projections learn from them directly:
+boxes and categories for free, so the projections learn from them directly. Two forms:
 
-* visual: each cell's embedding (v_proj of the trunk's cell) is classified, by cosine with one
-  learned prototype per category plus one for background, as the category drawn there;
-* audio: the clip's embedding (a_proj of the frozen audio encoder) is classified, by cosine with
-  the same prototypes, as the sounding category;
-* audio-visual: the heatmap the bundle computes (cosine of the audio embedding with each cell) is
-  pushed up on the sounding object's cells and down on every other cell, and down everywhere for
-  the audio of a scene whose sounding category is not in view — what the shuffled-audio control
-  and the sounding score then measure.
+* `--proj classes --staged` (the shipped default, models/README.md *The default model*): class
+  heads (model.VisualClassHead, model.AudioClassHead) fitted one after the other as plain
+  classifiers — each cell as the category drawn there or background, each clip as its sounding
+  category — each stopped at its best val step (staged_fit);
+* `--proj embedding`: jointly, in AVIN's C-dim space, cells and clips classified by cosine with
+  learned category prototypes, plus a term on the heatmap itself (up on the sounding object's
+  cells, down on every other cell and everywhere for a sound whose category is not in view);
+  `--objective avin|ezvsl` adds that method's own loss (losses.loss_for, unchanged) with
+  `--objective-weight`, and `--objective-only` trains with it alone: the self-supervised baseline
+  on the same frozen encoders.
 
-`--objective avin|ezvsl` adds that method's own self-supervised loss (losses.loss_for, unchanged)
-with weight `--objective-weight`, so AVIN and the EZ-VSL baseline are trained identically apart
-from it. The network is AVIN's (toolkit model.AVIN): the checkpoint is the toolkit's format, and
-export, controls, calibrate and ship take it as they take train_scenes' checkpoints. best.pt is
-chosen by the mean val cIoU@0.5 over the --data corpora.
+The network is AVIN's (toolkit model.AVIN): the checkpoint is the toolkit's format, and export,
+controls, calibrate and ship take it as they take train_scenes' checkpoints.
 """
 from __future__ import annotations
 
@@ -75,17 +74,14 @@ class Prototypes(nn.Module):
 def head_losses(model: AVIN, protos: Prototypes, vf, af, labels, sounding, y, present, tau: float,
                 objective: str, objective_weight: float, cfg, balance: bool = True,
                 supervised: bool = True) -> dict:
+    """The joint objective in AVIN's embedding space (proj_kind "embedding"; class heads train with
+    staged_fit): cells and clips classified by cosine with the category prototypes, plus the term on
+    the heatmap itself, plus `objective`'s own loss with its weight."""
     keep = y >= 0
-    if cfg.proj_kind == "classes":
-        # the projections' outputs are class distributions: their logits are the classifiers
-        cell_logits, audio_logits = model.v_proj.logits(vf), model.a_proj.logits(af)
-        fv_map, fa = torch.softmax(cell_logits, 1), torch.softmax(audio_logits, 1)
-        audio_logits, y_audio = audio_logits, y + 1
-    else:
-        fv_map, fa = model.v_proj(vf), model.a_proj(af)
-        P = protos()
-        cell_logits = torch.einsum("bchw,kc->bkhw", F.normalize(fv_map, dim=1), P) / tau
-        audio_logits, y_audio = F.normalize(fa, dim=1) @ P[1:].T / tau, y
+    fv_map, fa = model.v_proj(vf), model.a_proj(af)
+    P = protos()
+    cell_logits = torch.einsum("bchw,kc->bkhw", F.normalize(fv_map, dim=1), P) / tau
+    audio_logits = F.normalize(fa, dim=1) @ P[1:].T / tau
     v = F.normalize(fv_map, dim=1)
     a = F.normalize(fa, dim=1)
     # cells: category drawn there (balance: object cells weigh as much in total as background cells)
@@ -94,7 +90,7 @@ def head_losses(model: AVIN, protos: Prototypes, vf, af, labels, sounding, y, pr
          if balance else torch.ones_like(obj))
     visual = (F.cross_entropy(cell_logits, labels, reduction="none") * w).mean()
     # clips: the sounding category
-    audio = F.cross_entropy(audio_logits[keep], y_audio[keep]) if keep.any() else fa.sum() * 0
+    audio = F.cross_entropy(audio_logits[keep], y[keep]) if keep.any() else fa.sum() * 0
     # heatmaps, scene i with clip j: positive on i's sounding cells when j is i's own clip; every
     # other cell, and every cell for a clip whose category is not in view in i, negative
     heat = torch.einsum("ichw,jc->ijhw", v, a)
@@ -258,6 +254,8 @@ def main(argv=None) -> None:
     cats = sorted({o["category"] for d in a.data for it in read_manifest(os.path.join(d, "train"))
                    for o in it["objects"]})
     if a.proj == "classes":
+        if not a.staged:
+            raise SystemExit("--proj classes trains with --staged (the joint objective is for --proj embedding)")
         cfg.proj_kind, cfg.embed_dim = "classes", len(cats) + 2
     model = AVIN(cfg, freeze_audio=True)
     model.a_encoder.load_state_dict(torch.load(os.path.join(a.init, "audio.pth"), map_location="cpu"))
