@@ -1,12 +1,13 @@
 import { parseArgs } from 'node:util';
+import { HEAVY_DIR } from './harness/heavy-model.ts';
 
 /**
  * `npm run bench -- [--quick] [--model DIR] [--device cpu|cuda] [--out DIR] [--only PARTS]
  * [--streams 1,2,4] [--duration S] [--soak S] [--docs]`. Quick mode trades coverage for a run under
  * five minutes; every choice it makes is written into the report so the numbers say what they are.
  */
-export type Part = 'ceiling' | 'saturation' | 'soak' | 'naive';
-export const ALL_PARTS: readonly Part[] = ['ceiling', 'saturation', 'soak', 'naive'];
+export type Part = 'ceiling' | 'saturation' | 'fair' | 'soak' | 'naive';
+export const ALL_PARTS: readonly Part[] = ['ceiling', 'saturation', 'fair', 'soak', 'naive'];
 
 export interface BenchOptions {
   readonly quick: boolean;
@@ -19,6 +20,8 @@ export interface BenchOptions {
   readonly worker: boolean | null;
   /** Run the service with JPEG previews off (they cost about as much CPU as the decode itself). */
   readonly noPreview: boolean;
+  /** Service config pipeline.maxFpsPerStream (null: the service's default). */
+  readonly maxFps: number | null;
   readonly outDir: string;
   readonly parts: readonly Part[];
   /** Stream counts for the saturation sweep. */
@@ -37,6 +40,13 @@ export interface BenchOptions {
   readonly batches: readonly number[];
   /** Seconds measured per ceiling batch size (per graph). */
   readonly ceilingS: number;
+  /** Seconds the fair ceiling's decode-only run measures per stream count. */
+  readonly decodeOnlyS: number;
+  /** The heavy regime's bundle (ceiling, saturation and fair ceiling again), or null for none. */
+  readonly heavy: string | null;
+  /** Stream counts and batch sizes of the heavy regime (its frames cost more, so fewer in quick mode). */
+  readonly heavyStreams: readonly number[];
+  readonly heavyBatches: readonly number[];
   /** Also write docs/BENCHMARKS.md and docs/bench/*. */
   readonly docs: boolean;
 }
@@ -48,8 +58,12 @@ export const USAGE = `npm run bench -- [options]
   --intra-op-threads N ORT threads per operator, for the service and the ceiling (default: the service's)
   --worker, --no-worker  service inference in a worker thread or on the event loop (default: the service's)
   --no-preview         service config preview.enabled = false (default: the service's default, on)
+  --max-fps N          service config pipeline.maxFpsPerStream = N (analyzed frames per second per stream)
   --out DIR            where JSON, Markdown and SVG go (default bench/out)
-  --only LIST          comma-separated parts: ceiling,saturation,soak,naive
+  --only LIST          comma-separated parts: ceiling,saturation,fair,soak,naive (fair needs saturation)
+  --heavy DIR          the heavy regime's bundle (default: the full-size AVIN-RN with random weights,
+                       exported once into ${HEAVY_DIR} by the model toolkit)
+  --no-heavy           measure the default model only
   --streams LIST       stream counts for the saturation sweep (e.g. 1,2,4)
   --duration S         measured seconds per saturation step
   --soak S             soak seconds
@@ -79,6 +93,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
       device: { type: 'string' },
       'intra-op-threads': { type: 'string' },
       'no-preview': { type: 'boolean' },
+      'max-fps': { type: 'string' },
       worker: { type: 'boolean' },
       'no-worker': { type: 'boolean' },
       out: { type: 'string' },
@@ -86,6 +101,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
       streams: { type: 'string' },
       duration: { type: 'string' },
       soak: { type: 'string' },
+      heavy: { type: 'string' },
+      'no-heavy': { type: 'boolean' },
       docs: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -107,6 +124,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
     device,
     intraOpThreads: values['intra-op-threads'] !== undefined ? positive(values['intra-op-threads'], '--intra-op-threads', 0) : null,
     noPreview: values['no-preview'] === true,
+    maxFps: values['max-fps'] !== undefined ? positive(values['max-fps'], '--max-fps', 0) : null,
     worker: values['no-worker'] ? false : values.worker ? true : null,
     outDir: values.out ?? 'bench/out',
     parts,
@@ -121,6 +139,10 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
     naiveS: quick ? 20 : 60,
     batches: [1, 2, 4, 8, 16],
     ceilingS: quick ? 2 : 6,
+    decodeOnlyS: quick ? 5 : 20,
+    heavy: values['no-heavy'] ? null : (values.heavy ?? HEAVY_DIR),
+    heavyStreams: values.streams !== undefined ? numberList(values.streams, '--streams') : quick ? [1, 2, 4] : [1, 2, 4, 8],
+    heavyBatches: quick ? [1, 2, 4, 8] : [1, 2, 4, 8, 16],
     docs: values.docs === true,
   };
 }

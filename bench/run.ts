@@ -9,11 +9,12 @@ import { describeSessions, openGraphs } from './harness/graphs.ts';
 import { ensureMediaFile } from './harness/media-file.ts';
 import { publisherFfmpeg } from './harness/publisher-ffmpeg.ts';
 import { describeMachine, loadAverage } from './machine.ts';
-import { measureCeiling } from './parts/ceiling.ts';
+import { ensureHeavyModel } from './harness/heavy-model.ts';
 import { runNaive } from './parts/naive.ts';
-import { runSaturationStep, type StepContext } from './parts/saturation.ts';
+import { runRegime } from './parts/regime.ts';
+import type { StepContext } from './parts/saturation.ts';
 import { runSoak } from './parts/soak.ts';
-import { ceilingSection, naiveSection, saturationSection, soakSection, targetsSection } from './report/markdown.ts';
+import { naiveSection, regimeSections, soakSection, targetsSection } from './report/markdown.ts';
 import { checkTargets } from './report/targets.ts';
 import type { BenchReport } from './report/types.ts';
 import { writeOutputs } from './report/write.ts';
@@ -33,6 +34,20 @@ function pickModel(opts: BenchOptions, config: Config): { dir: string; why: stri
   return { dir: FIXTURE, why: `fixture: the default ${config.model.dir} was absent` };
 }
 
+/** The service config sections the run changes from the defaults, and the same in words. */
+function serviceOverrides(opts: BenchOptions): Record<string, unknown> | undefined {
+  const o: Record<string, unknown> = {};
+  if (opts.noPreview) o['preview'] = { enabled: false };
+  if (opts.maxFps !== null) o['pipeline'] = { maxFpsPerStream: opts.maxFps };
+  return Object.keys(o).length > 0 ? o : undefined;
+}
+
+function serviceWords(opts: BenchOptions): string {
+  const w = [opts.noPreview ? 'previews off (--no-preview)' : 'JPEG previews on'];
+  if (opts.maxFps !== null) w.push(`pipeline.maxFpsPerStream = ${opts.maxFps} (--max-fps)`);
+  return `default config, ${w.join(', ')}`;
+}
+
 async function main(argv: string[]): Promise<void> {
   const parsed = parseBenchArgs(argv);
   if (parsed === 'help') {
@@ -40,6 +55,7 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const opts = parsed;
+  const overrides = serviceOverrides(opts);
   const t0 = performance.now();
   const defaults = loadConfig({ env: {} });
   const model = pickModel(opts, defaults);
@@ -65,59 +81,65 @@ async function main(argv: string[]): Promise<void> {
     loadAtEnd: '',
     model: { dir: model.dir, name: '?', why: model.why },
     sessions: describeSessions(config),
-    service: opts.noPreview ? 'defaults, previews off (--no-preview)' : 'default config (JPEG previews on)',
+    service: serviceWords(opts),
     fps: FPS,
     targets: [],
     notes: [],
   };
   log(`bench: ${opts.quick ? 'quick' : 'full'} run, parts ${opts.parts.join(', ')}; model ${model.dir}; load ${report.loadAtStart}`);
   const media = await ensureMediaFile(pubFfmpeg.path, join(opts.outDir, 'media'));
-  // Frames per second × audio windows per second: the audio embedding is refreshed at its cadence.
-  const audioPerFrame = Math.min(1, 1000 / config.pipeline.audioCadenceMs / FPS);
-
-  const graphs = await openGraphs(config);
-  (report.model as { name: string }).name = `${graphs.card.name} ${graphs.card.version}`;
-  const { sampleRate, windowSeconds } = graphs.card.audio;
-  if (opts.parts.includes('ceiling')) {
-    log('bench: 1/4 ceiling');
-    report.ceiling = await measureCeiling(graphs, opts.batches, opts.ceilingS, audioPerFrame, (row) =>
-      log(`  ${row.graph} batch ${row.batch}: ${row.itemsPerS.toFixed(0)} items/s (call p50 ${row.callMs.p50.toFixed(2)} ms)`),
-    );
-    process.stdout.write(`${ceilingSection(report)}\n\n`);
-  }
-  // Idle sessions hold thread pools; release them so the service has the machine to itself.
-  await graphs.close();
-
-  const ctx: StepContext = {
-    ffmpeg: pubFfmpeg,
-    media,
-    model: modelFlags,
-    ...(opts.noPreview ? { overrides: { preview: { enabled: false } } } : {}),
-    log,
-    loadAverage,
-  };
-  if (opts.parts.includes('saturation')) {
-    log('bench: 2/4 saturation');
-    report.saturation = [];
-    for (const n of opts.streams) {
-      log(`  N=${n}: ${opts.durationS} s`);
-      const step = await runSaturationStep(ctx, n, opts.durationS);
-      report.saturation.push(step);
-      log(`  N=${n}: ${step.stats.heatmapsPerS.toFixed(1)} heatmaps/s, batch ${step.stats.batchMean.toFixed(1)}, p99 ${step.stats.decodedToRecvMs.p99.toFixed(0)} ms, skipped ${(100 * step.stats.skippedFraction).toFixed(0)}%, load ${step.load}`);
-      report.notes.push(...step.notes.map((x) => `saturation N=${n}: ${x}`));
+  const regime = (label: string, dir: string, why: string, streams: readonly number[], batches: readonly number[], print: boolean) =>
+    runRegime({
+      label,
+      model: { dir, why },
+      modelFlags: { ...modelFlags, dir },
+      parts: opts.parts,
+      streams,
+      batches,
+      durationS: opts.durationS,
+      ceilingS: opts.ceilingS,
+      decodeOnlyS: opts.decodeOnlyS,
+      fps: FPS,
+      media,
+      publisher: pubFfmpeg,
+      serviceFfmpeg: ffmpeg,
+      ...(overrides ? { overrides } : {}),
+      log,
+      loadAverage,
+      print: (x, part) => {
+        if (print) process.stdout.write(`${regimeSections({ ...report, ...x, notes: report.notes, options: { ...opts, batches } }, label, part)}\n\n`);
+      },
+    });
+  const main = await regime('default', model.dir, model.why, opts.streams, opts.batches, true);
+  Object.assign(report, { model: main.model, sessions: main.sessions, ceiling: main.ceiling, saturation: main.saturation, fair: main.fair });
+  report.notes.push(...main.notes);
+  if (opts.heavy !== null && ['ceiling', 'saturation', 'fair'].some((p) => opts.parts.includes(p as never))) {
+    const heavy = ensureHeavyModel(opts.heavy, log);
+    if ('error' in heavy) report.notes.push(`heavy regime not run: ${opts.heavy} ${heavy.error}`);
+    else {
+      report.heavy = await regime('heavy', heavy.dir, 'the heavy regime: the full-size architecture, costlier than a frame period here', opts.heavyStreams, opts.heavyBatches, true);
+      report.notes.push(...report.heavy.notes.map((x) => `heavy: ${x}`));
     }
-    process.stdout.write(`${saturationSection(report)}\n\n`);
   }
   if (opts.parts.includes('soak')) {
-    log(`bench: 3/4 soak, ${opts.soakS} s`);
+    log(`bench: soak, ${opts.soakS} s`);
+    const ctx: StepContext = {
+      ffmpeg: pubFfmpeg,
+      media,
+      model: modelFlags,
+      ...(overrides ? { overrides } : {}),
+      log,
+      loadAverage,
+    };
     report.soak = await runSoak(ctx, opts.soakStreams, opts.soakS, opts.soakWindowS);
     report.notes.push(...report.soak.notes.map((x) => `soak: ${x}`));
     process.stdout.write(`${soakSection(report)}\n\n`);
   }
   if (opts.parts.includes('naive')) {
-    log(`bench: 4/4 naive reference, ${opts.naiveS} s`);
+    log(`bench: naive reference, ${opts.naiveS} s`);
     const runner = await openGraphs(config);
     try {
+      const { sampleRate, windowSeconds } = runner.card.audio;
       report.naive = await runNaive(runner, media, ffmpeg, opts.soakStreams, opts.naiveS, sampleRate, windowSeconds, loadAverage);
     } finally {
       await runner.close();

@@ -27,7 +27,8 @@ export interface CeilingResult {
   readonly audioPerFrame: number;
 }
 
-async function measure(run: (batch: number) => Promise<void>, batch: number, seconds: number): Promise<{ runs: number; elapsedS: number; calls: number[] }> {
+/** Back-to-back calls of `run(batch)` for `seconds` after a short warm-up; call times in ms. */
+export async function measure(run: (batch: number) => Promise<void>, batch: number, seconds: number): Promise<{ runs: number; elapsedS: number; calls: number[] }> {
   // Warm-up: the first calls allocate arenas and pick kernels for this shape.
   const warmEnd = performance.now() + Math.min(1000, seconds * 250);
   let warm = 0;

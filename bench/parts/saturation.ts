@@ -5,6 +5,7 @@ import type { PublisherFfmpeg } from '../harness/publisher-ffmpeg.ts';
 import { ServiceProcess, type LoopDelay, type ServiceOptions } from '../harness/service.ts';
 import { Subscriber } from '../harness/subscriber.ts';
 import { nowMs } from '../../src/pipeline/types.ts';
+import { batchHistogram } from './fair-ceiling.ts';
 import { windowStats, type WindowStats } from './window-stats.ts';
 
 /**
@@ -21,6 +22,8 @@ export interface StepResult {
   /** How long the service's event loop was blocked (the RTMP relay and decoder pipes wait on it). */
   readonly loopDelay: LoopDelay | null;
   readonly load: string;
+  /** Batch size → heatmaps received from batches of that size in the window. */
+  readonly batchSizes: Readonly<Record<string, number>>;
   readonly notes: string[];
 }
 
@@ -109,10 +112,13 @@ export async function runSaturationStep(ctx: StepContext, streams: number, secon
     const decoders = rig.decoderMeter.read();
     const publishers = rig.publisherMeter.read();
     const origins = new Map(rig.publishers.map((p) => [p.streamId, p.sendOriginMs]));
-    const stats = windowStats(rig.subscriber.between(from, to), (to - from) / 1000, origins);
+    const msgs = rig.subscriber.between(from, to);
+    const stats = windowStats(msgs, (to - from) / 1000, origins);
+    const batchSizes: Record<string, number> = {};
+    for (const [b, n] of batchHistogram(msgs.map((m) => m.batchSize))) batchSizes[String(b)] = n;
     for (const p of rig.publishers) if (p.errors) notes.push(`publisher ${p.streamId}: ${p.errors}`);
     if (rig.subscriber.protocolErrors > 0) notes.push(`${rig.subscriber.protocolErrors} undecodable messages`);
-    return { streams, stats, service, decoders, publishers, loopDelay, load: ctx.loadAverage(), notes };
+    return { streams, stats, service, decoders, publishers, loopDelay, load: ctx.loadAverage(), batchSizes, notes };
   } finally {
     await rig.close();
     for (const line of rig.service.logTail(5)) if (/warn|error/i.test(line)) notes.push(`service: ${line}`);

@@ -16,8 +16,9 @@ the tables below and writes JSON, Markdown and an SVG plot to \`bench/out/\`; \`
 refreshes this page and \`docs/bench/\`.
 
 Options: \`--model DIR\` (default: the service's default model, else the random-weight fixture, and the
-run says so), \`--device cpu|cuda\` (passed to the service and to the ceiling's sessions),
-\`--intra-op-threads N\`, \`--worker\` / \`--no-worker\` (inference in a worker thread or not), \`--no-preview\`, \`--only ceiling,saturation,soak,naive\`, \`--streams 1,2,4\`,
+run says so), \`--heavy DIR\` / \`--no-heavy\` (the heavy regime's model, below), \`--device cpu|cuda\` (passed to the service and to the ceiling's sessions),
+\`--intra-op-threads N\`, \`--worker\` / \`--no-worker\` (inference in a worker thread or not), \`--no-preview\`,
+\`--max-fps N\` (the service's \`pipeline.maxFpsPerStream\`), \`--only ceiling,saturation,fair,soak,naive\`, \`--streams 1,2,4\`,
 \`--duration S\`, \`--soak S\`, \`--out DIR\`. \`node --import tsx bench/render.ts RUN.json [--docs]\`
 re-renders a saved run without measuring again.
 
@@ -32,9 +33,21 @@ re-renders a saved run without measuring again.
    that as a share of the ceiling at the batch size the service actually used (read from the
    messages' \`batchSize\`), latency percentiles, the skipped fraction, and CPU / RSS of the service,
    of its ffmpeg decoders and (separately) of the bench's publishers.
-3. **Soak** — 4 streams for 10 minutes (60 s in quick mode) with one subscriber that stops reading;
+3. **Fair ceiling** — what the machine could deliver for the same N if the pipeline cost nothing
+   beyond its two unavoidable parts, each measured alone in the same run: *decode-only* (the
+   service's own decoders with the same ffmpeg arguments on N real-time copies of the stream, no
+   model, no service) and *model-only* (the graphs at the batch sizes the service used for that N,
+   with the audio graph at the service's cadence per *analyzed* frame). fair = min(decode-only,
+   model-only); the JSON carries \`fairCeiling\`, \`delivered\` and \`fairCeilingRatio\` per N.
+   It is optimistic where both parts are busy: alone, each had both cores.
+4. **Two regimes.** Parts 1–3 run twice: with the default model, and with the full-size AVIN-RN
+   architecture (ResNet-18 on both branches, random weights; \`--heavy\`), whose frame costs more
+   than a frame period here. The bench exports it once into \`models/.cache/bundles/avin-rn-random\`
+   with the model toolkit (\`python3 -m avloc_toolkit.export --preset avin-rn --seed 0 --random\`,
+   needing the Debian Python packages the test preflight installs) and says so when it cannot.
+5. **Soak** — 4 streams for 10 minutes (60 s in quick mode) with one subscriber that stops reading;
    latency and RSS sampled every second, the first window compared with the last.
-4. **Naive reference** — the same file decoded by the service's \`Decoder\`, the model called on every
+6. **Naive reference** — the same file decoded by the service's \`Decoder\`, the model called on every
    frame, one at a time, first in first out: what you get without skipping and batching.
 
 ## How, and what to keep in mind

@@ -1,4 +1,5 @@
 import { ceilingAt } from '../parts/ceiling.ts';
+import { fairSection } from './fair-section.ts';
 import type { Summary } from '../stats.ts';
 import type { BenchReport } from './types.ts';
 
@@ -161,7 +162,27 @@ export function targetsSection(r: BenchReport): string {
   ].join('\n');
 }
 
+/**
+ * A regime's three parts (ceiling, saturation, fair ceiling). The default regime's keep their
+ * headings; the heavy regime's say so in each heading and name the model first.
+ */
+export function regimeSections(r: BenchReport, label: string, only?: 'ceiling' | 'saturation' | 'fair'): string {
+  const parts = { ceiling: ceilingSection, saturation: saturationSection, fair: fairSection };
+  const body = (only ? [parts[only](r)] : Object.values(parts).map((f) => f(r))).filter((x) => x !== '').join('\n\n');
+  if (label === 'default' || body === '') return body;
+  return [`Heavy regime model: \`${r.model.dir}\` (${r.model.name}; ${r.model.why}). Sessions: ${r.sessions}.`, '', body.replace(/^(### .*)$/gm, '$1 (heavy regime)')].join('\n');
+}
+
+/** The report with the heavy regime's results in the places the section renderers read. */
+export function heavyView(r: BenchReport): BenchReport | null {
+  const h = r.heavy;
+  if (!h) return null;
+  const { ceiling, saturation, fair } = h;
+  return { ...r, model: h.model, sessions: h.sessions, ...(ceiling ? { ceiling } : {}), ...(saturation ? { saturation } : {}), ...(fair ? { fair } : {}), options: { ...r.options, batches: r.options.heavyBatches ?? r.options.batches } };
+}
+
 export function renderMarkdown(r: BenchReport, plotPath?: string): string {
+  const heavy = heavyView(r);
   const out = [
     `## Run of ${r.startedAt} (${r.options.quick ? 'quick' : 'full'}, ${f0(r.wallS)} s)`,
     '',
@@ -171,9 +192,9 @@ export function renderMarkdown(r: BenchReport, plotPath?: string): string {
     '',
     targetsSection(r),
     '',
-    ceilingSection(r),
+    regimeSections(r, 'default'),
     '',
-    saturationSection(r),
+    heavy ? regimeSections(heavy, 'heavy') : '',
     '',
     soakSection(r),
     '',

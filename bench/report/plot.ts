@@ -19,6 +19,9 @@ export function renderPlot(r: BenchReport): string {
         { name: 'delivered to subscriber', color: '#1f77b4', markers: true, points: steps.map((s) => [s.streams, s.stats.heatmapsPerS]) },
         { name: 'decoded by the service', color: '#2ca02c', markers: true, points: steps.map((s) => [s.streams, s.stats.decoded / s.stats.seconds]) },
         ...(r.ceiling ? [{ name: 'model ceiling at the batch used', color: '#d62728', dashed: true, markers: true, points: steps.map((s) => [s.streams, ceilingAt(r.ceiling!, s.stats.batchMean)] as const) }] : []),
+        ...(r.fair ? [{ name: 'fair ceiling (min of decode-only, model-only)', color: '#9467bd', dashed: true, markers: true, points: r.fair.rows.map((x) => [x.streams, x.fairCeiling] as const) }] : []),
+        ...(r.heavy?.saturation ? [{ name: 'heavy regime: delivered', color: '#8c564b', markers: true, points: r.heavy.saturation.map((s) => [s.streams, s.stats.heatmapsPerS] as const) }] : []),
+        ...(r.heavy?.fair ? [{ name: 'heavy regime: fair ceiling', color: '#e377c2', dashed: true, markers: true, points: r.heavy.fair.rows.map((x) => [x.streams, x.fairCeiling] as const) }] : []),
         { name: `offered (N x ${r.fps} fps)`, color: '#999', dashed: true, points: steps.map((s) => [s.streams, s.streams * r.fps]) },
       ],
     });

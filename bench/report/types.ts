@@ -1,6 +1,8 @@
 import type { BenchOptions } from '../args.ts';
 import type { MachineInfo } from '../machine.ts';
 import type { CeilingResult } from '../parts/ceiling.ts';
+import type { FairRunResult } from '../parts/fair-run.ts';
+import type { RegimeResult } from '../parts/regime.ts';
 import type { NaiveResult } from '../parts/naive.ts';
 import type { StepResult } from '../parts/saturation.ts';
 import type { SoakResult } from '../parts/soak.ts';
@@ -24,6 +26,10 @@ export interface BenchReport {
   readonly fps: number;
   ceiling?: CeilingResult;
   saturation?: StepResult[];
+  /** Per N: decode-only, model-only, fair ceiling = their minimum, delivered and delivered / fair. */
+  fair?: FairRunResult;
+  /** The same three parts with the heavy regime's model (the full-size AVIN-RN by default). */
+  heavy?: RegimeResult;
   soak?: SoakResult;
   naive?: NaiveResult;
   targets: TargetCheck[];
