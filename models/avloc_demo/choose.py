@@ -5,8 +5,8 @@ backgrounds that no training scene used, so the overlay shows generalisation rat
 Held-out categories are skipped: they exist to measure unseen categories; a demo should show what
 the model was taught.
 
-The split is the corpus' own (`avloc_corpus.build.load_split_assets` with the corpus' seed), run
-with its loaders stubbed out: the same assignment of assets to splits, but in milliseconds instead
+The split is the corpus' own (`avloc_corpus.scenes.build.load_split_assets` with the corpus' seed),
+run with its loaders stubbed out: the same assignment of assets to splits, but in milliseconds instead
 of the 5-20 s it takes to load and rasterise every asset — then only the chosen few are loaded.
 """
 from __future__ import annotations
@@ -19,7 +19,8 @@ from typing import Dict, Iterator, List
 import numpy as np
 from PIL import Image
 
-from avloc_corpus import assets, build, catalog, midi
+from avloc_corpus.scenes import build
+from avloc_corpus.sources import assets, catalog, midi
 
 
 @dataclass

@@ -12,7 +12,7 @@ from typing import List, Sequence
 
 import numpy as np
 
-from avloc_corpus import compose
+from avloc_corpus.scenes import compose
 
 FADE_S = 0.05   # short fades: no click at a switch, and the switch stays sharp in time
 

@@ -45,7 +45,7 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     p.add_argument("--loop", type=float, default=48.0, help="the sound schedule repeats after this many seconds")
     p.add_argument("--split", default="test", choices=("train", "val", "test"),
                    help="corpus split the assets come from (test: never seen in training)")
-    p.add_argument("--split-seed", type=int, default=0, help="the corpus' asset-split seed (build.py --seed)")
+    p.add_argument("--split-seed", type=int, default=0, help="the corpus' asset-split seed (avloc_corpus/scenes/build.py --seed)")
     p.add_argument("--no-caption", action="store_true", help="don't name the sounding object in the picture")
     p.add_argument("--log", help="also append one JSON line per switch to this file")
     p.add_argument("--truth", help="write one JSON line per frame (pts, sounding object, every box): ground "

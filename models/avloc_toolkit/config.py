@@ -56,7 +56,7 @@ class AVINConfig:
     # ---- inference (not in the official code; 0 = official avmap)
     # each cell minus this multiple of its image's induction vector (the mean cell) before the
     # L2 normalisation of `features`: what is common to the whole frame (scenery, "some object")
-    # then no longer lights every cell; chosen on val (avloc_corpus.centering)
+    # then no longer lights every cell; chosen on val (avloc_corpus.training.centering)
     feature_centering: float = 0.0
 
     @property

@@ -1,11 +1,12 @@
-"""The ceiling diagnostic's pieces: cells of a box, cell labels, the linear probe."""
+"""The ceiling diagnostic's pieces: cells of a box, cell labels (scenes/scene_cache.py), the linear probe."""
 import unittest
 
 import torch
 import torch.nn.functional as F
 
 from helpers import MODELS_DIR  # noqa: F401
-from avloc_corpus.ceiling import audio_means, box_cells, cell_labels, probe, probe_maps
+from avloc_corpus.reports.ceiling import audio_means, probe, probe_maps
+from avloc_corpus.scenes.scene_cache import box_cells, cell_labels
 
 
 class Ceiling(unittest.TestCase):

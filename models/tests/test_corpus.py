@@ -11,8 +11,9 @@ import numpy as np
 from PIL import Image
 
 from helpers import MODELS_DIR  # noqa: F401
-from avloc_corpus import catalog, compose, midi, splits
-from avloc_corpus.rcc import read_rcc
+from avloc_corpus.scenes import compose
+from avloc_corpus.sources import catalog, midi, splits
+from avloc_corpus.sources.rcc import read_rcc
 
 
 class Splits(unittest.TestCase):

@@ -6,7 +6,7 @@ import unittest
 import numpy as np
 
 import helpers  # noqa: F401  (puts models/ on sys.path)
-from avloc_corpus import assets, midi
+from avloc_corpus.sources import assets, midi
 from avloc_demo import choose, score, soundtrack
 
 

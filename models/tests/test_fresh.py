@@ -11,9 +11,9 @@ import torch
 from PIL import Image
 
 from helpers import MODELS_DIR  # noqa: F401
-from avloc_corpus import build, generate
-from avloc_corpus.pack import read_pack, write_pack
-from avloc_corpus.scene_cache import as_float_wave
+from avloc_corpus.scenes import build, generate
+from avloc_corpus.scenes.pack import read_pack, write_pack
+from avloc_corpus.scenes.scene_cache import as_float_wave
 
 CATS = ("cat", "dog", "horse", "lion")
 
@@ -128,7 +128,7 @@ class Centering(unittest.TestCase):
         # scan scores each grid value with the model's own maps; lambda 0 is the plain heatmap,
         # and the sidecar is read back only for the checkpoint it was written for
         import json
-        from avloc_corpus import centering, checkpoints
+        from avloc_corpus.training import centering, checkpoints
         from avloc_toolkit.config import make_config
         from avloc_toolkit.model import AVIN
         torch.manual_seed(0)

@@ -1,13 +1,13 @@
-"""The box-supervised projections (avloc_corpus/train_heads.py) and the photo-only pools."""
+"""The box-supervised projections (avloc_corpus/training/train_heads.py) and the photo-only pools."""
 import unittest
 
 import helpers  # noqa: F401  (sys.path, torch threads)
 import torch
 import torch.nn.functional as F
 
-from avloc_corpus.controls import style
-from avloc_corpus.photo_corpus import photo_pool
-from avloc_corpus.train_heads import Prototypes, head_losses, scene_targets
+from avloc_corpus.scenes.photo_corpus import photo_pool
+from avloc_corpus.sources.catalog import style
+from avloc_corpus.training.train_heads import Prototypes, head_losses, scene_targets
 from avloc_toolkit.config import make_config
 from avloc_toolkit.model import AVIN, heatmap
 

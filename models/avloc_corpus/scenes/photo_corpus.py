@@ -1,9 +1,9 @@
-"""Scenes of photographs only: python3 -m avloc_corpus.photo_corpus --out .cache/corpus/photo-v1
+"""Scenes of photographs only: python3 -m avloc_corpus.scenes.photo_corpus --out .cache/corpus/photo-v1
 
 The main corpus is mostly emoji and drawings; a camera sees photographs. This builds scenes from
 the same per-split asset pools as build.py (same seed, so the same asset split: a picture,
 recording or background in test is in no training scene of either corpus), keeping only pictures
-that are real photographs (controls.style: Tux Paint's photo stamps), pasted on the split's
+that are real photographs (catalog.style: Tux Paint's photo stamps), pasted on the split's
 wallpaper photographs at the model's input size. Categories that have no photograph in a split
 are left out of that split. Same manifest format as build.py, so every tool takes it as --data.
 """
@@ -15,9 +15,10 @@ import os
 import random
 import time
 
-from . import packages
+from ..paths import cache_dir
+from ..sources import packages
+from ..sources.catalog import style
 from .build import SPLITS, asset_id, build_split, load_split_assets, scene_categories
-from .controls import style
 
 
 def photo_pool(pool: dict) -> dict:
@@ -28,7 +29,7 @@ def photo_pool(pool: dict) -> dict:
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--out", default=os.path.join(packages.cache_dir(), "corpus", "photo-v1"))
+    p.add_argument("--out", default=os.path.join(cache_dir(), "corpus", "photo-v1"))
     p.add_argument("--seed", type=int, default=0, help="the asset split's seed: the main corpus' own")
     p.add_argument("--train", type=int, default=3000)
     p.add_argument("--val", type=int, default=300)

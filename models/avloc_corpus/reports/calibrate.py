@@ -1,6 +1,6 @@
 """The sounding score of an exported bundle, fitted and measured in onnxruntime-node.
 
-  python3 -m avloc_corpus.calibrate BUNDLE [--data CORPUS] [--write]
+  python3 -m avloc_corpus.reports.calibrate BUNDLE [--data CORPUS] [--write]
 
 Every val and test scene (its audio at a random gain of -24..0 dB) runs through the bundle's own
 graphs (scripts/ort_run.mjs) four times:
@@ -27,11 +27,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import packages
+from ..paths import corpus_dir
+from ..scenes.scene_cache import as_float_wave, load_split, window_starts
 from .controls import offscreen_partner
-from .scene_cache import as_float_wave, load_split, window_starts
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 
 
 def negative_waves(waves: torch.Tensor, partner: np.ndarray, seed: int = 0) -> Dict[str, torch.Tensor]:
@@ -120,7 +120,7 @@ def split_scores(bundle: str, card: dict, folder: str, seed: int) -> dict:
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("bundle")
-    p.add_argument("--data", default=packages.corpus_dir())
+    p.add_argument("--data", default=corpus_dir())
     p.add_argument("--write", action="store_true", help="write the calibration into the bundle's model.json")
     a = p.parse_args(argv)
     card_path = os.path.join(a.bundle, "model.json")
@@ -149,7 +149,7 @@ def main(argv=None) -> None:
            "peak_only_fit": {"a": peak_only[0][0], "b": peak_only[1]},
            "fitted": f"val split of {os.path.basename(os.path.normpath(a.data))} in onnxruntime-node: each scene with its own "
                      "audio (at a random gain of -24..0 dB) against the same picture with silence, noise (-60..-20 dBFS RMS) and a sound whose "
-                     "source is not in view; negatives weighted 1/3 (avloc_corpus.calibrate)",
+                     "source is not in view; negatives weighted 1/3 (avloc_corpus.reports.calibrate)",
            "val": report(val), "test": report(test)}
     print(json.dumps(cal, indent=1))
     if a.write:

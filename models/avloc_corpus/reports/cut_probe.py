@@ -1,10 +1,10 @@
 """Where to cut a pretrained trunk: a box-supervised linear probe per candidate cut.
 
-  python3 -m avloc_corpus.cut_probe [--size 224] [--n-train 1200]
+  python3 -m avloc_corpus.reports.cut_probe [--size 224] [--n-train 1200]
 
-For each candidate node of the CenterNet graph (trunks.py), its map at the AVIN grid (stride 16)
-feeds a linear classifier of each cell's class (the category of the object drawn there, or
-background), fitted on train scenes' boxes; on val scenes the map of the sounding category's
+For each candidate node of the CenterNet graph (avloc_toolkit/trunks.py), its map at the AVIN grid
+(stride 16) feeds a linear classifier of each cell's class (the category of the object drawn there,
+or background), fitted on train scenes' boxes; on val scenes the map of the sounding category's
 logit is scored with the AVIN protocol. It uses labels and boxes, which no training step sees: it
 measures how well a cut's features *can* localize these categories, to choose the cut (on val,
 never test). Also scores the concatenation of the best backbone and head cuts.
@@ -21,9 +21,8 @@ from avloc_toolkit.metrics import metrics_from_heatmaps
 from avloc_toolkit.tfjs_graph import TFJSGraph
 from avloc_toolkit.trunks import trunk_json
 
-from . import packages
-from .ceiling import cell_labels
-from .scene_cache import gt_maps, load_split
+from ..paths import corpus_dir
+from ..scenes.scene_cache import cell_labels, gt_maps, load_split
 
 CANDIDATES = {
     "backbone block 9 (s16)": "tower_0/MobilenetV3/expanded_conv_9/add",
@@ -67,7 +66,7 @@ def probe(ftr, ytr, fva, va_items, cats, gt, steps: int = 300) -> dict:
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", default=packages.corpus_dir())
+    p.add_argument("--data", default=corpus_dir())
     p.add_argument("--size", type=int, default=224)
     p.add_argument("--n-train", type=int, default=1200)
     p.add_argument("--threads", type=int, default=2)

@@ -1,6 +1,6 @@
 """The scene a camera gives: whole photographs, nothing pasted, with a test-split sound.
 
-  python3 -m avloc_corpus.camera CKPT [--out DIR]
+  python3 -m avloc_corpus.reports.camera CKPT [--out DIR]
 
 Debian's python3-skimage ships a few real photographs (BSD-licensed sample data). Three show a
 thing that can sound, and its box was drawn by hand for this probe (pixels of the original
@@ -19,8 +19,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from . import packages
-from .build import load_split_assets
+from ..scenes.build import load_split_assets
+from ..sources import packages
 from .controls import embeddings, visual
 
 PKG = "python3-skimage"
@@ -42,7 +42,7 @@ def load_photo(name: str, size: int) -> tuple:
 
 
 def main(argv=None) -> None:
-    from .checkpoints import load_ckpt
+    from ..training.checkpoints import load_ckpt
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("checkpoint")
     p.add_argument("--out")

@@ -1,6 +1,6 @@
 """Pack a recipe folder's results into a few files small enough to bring back from a lent machine.
 
-  python3 -m avloc_corpus.collect RUNS_DIR DEST_DIR
+  python3 -m avloc_corpus.training.collect RUNS_DIR DEST_DIR
 
 Writes DEST/<run>.pt for each scene run's best.pt (the optimiser state dropped: the weights, the
 card fields and the val metrics are what export and report read), DEST/pretrain.tar (encoder

@@ -112,7 +112,7 @@ def _finish(x: np.ndarray) -> np.ndarray:
 
 
 def load_sound(spec: Dict, rate: int, renders: Dict[str, np.ndarray]) -> np.ndarray:
-    import soundfile as sf   # here, not at the top: a machine composing from a pack (pack.py) may lack it
+    import soundfile as sf   # here, not at the top: a machine composing from a pack (scenes/pack.py) may lack it
     kind, ref = spec["kind"], spec["ref"]
     if kind == "midi":
         return _finish(renders[ref])

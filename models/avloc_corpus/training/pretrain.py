@@ -9,7 +9,7 @@ val-split recordings. Only train-split assets of the seen categories are trained
 and scene labels are never seen. `--max-objects 3` (the shipped recipe's second visual stage) pastes
 0-3 objects and trains on multi-hot image-level tags instead.
 
-  python3 -m avloc_corpus.pretrain --out .cache/runs/pretrain --seed 0
+  python3 -m avloc_corpus.training.pretrain --out .cache/runs/pretrain --seed 0
 
 Writes visual.pth (VisualResNet state_dict, torchvision layout) and audio.pth (ResNet22 state_dict),
 the two files `avloc_toolkit.train.load_init_weights` accepts, plus pretrain.json (accuracy, time).
@@ -33,9 +33,9 @@ from avloc_toolkit.audio import ResNet22
 from avloc_toolkit.imagenet import IMAGENET_MEAN, IMAGENET_STD
 from avloc_toolkit.visual import VisualResNet
 
-from . import compose
-from .pools import split_pools
-from .generate import in_chunks
+from ..scenes import compose
+from ..scenes.generate import in_chunks
+from ..scenes.pools import split_pools
 
 
 BACKGROUND = "background"
@@ -227,7 +227,7 @@ def main(argv=None) -> None:
     p.add_argument("--workers", type=int, default=1,
                    help="compose the training set in this many processes, in chunks seeded by their index "
                         "(1: one sequential stream, as the shipped recipe was made)")
-    p.add_argument("--pack", help="read the split asset pools from this pack (pack.py) instead of the packages")
+    p.add_argument("--pack", help="read the split asset pools from this pack (scenes/pack.py) instead of the packages")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)

@@ -1,6 +1,6 @@
 """Choose a scene checkpoint's feature centering on the val split, and record it beside it.
 
-  python3 -m avloc_corpus.centering .cache/runs/v2/avin-ft-ml/best.pt [--data CORPUS]
+  python3 -m avloc_corpus.training.centering .cache/runs/v2/avin-ft-ml/best.pt [--data CORPUS]
 
 Why: an AVIN map lights every object and some scenery, because each cell's features share a
 component with the whole frame (the induction vector, the mean cell) that the audio embedding
@@ -9,7 +9,7 @@ also carries. Subtracting a multiple of the frame's mean cell before the normali
 are unchanged in form) keeps what sets a cell apart from its frame. The multiple is picked from a
 fixed grid by val cIoU@0.5 (ties: the smaller), never on test (the grid first stopped at 2, and was
 extended to 3 when 2 won for AVIN); writes centering.json beside the checkpoint, which
-`report.load_ckpt` and `ship` read.
+`checkpoints.load_ckpt` and `ship` read.
 """
 from __future__ import annotations
 
@@ -22,9 +22,9 @@ import torch
 from avloc_toolkit.metrics import metrics_from_heatmaps
 from avloc_toolkit.model import AVIN, centred_features, heatmap
 
-from . import packages
+from ..paths import corpus_dir
+from ..scenes.scene_cache import embed, gt_maps, load_split
 from .checkpoints import load_ckpt, sidecar
-from .scene_cache import embed, gt_maps, load_split
 
 GRID = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0)
 
@@ -43,14 +43,14 @@ def scan(model: AVIN, split: dict, grid=GRID) -> dict:
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("checkpoint")
-    p.add_argument("--data", default=packages.corpus_dir())
+    p.add_argument("--data", default=corpus_dir())
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--pack", help="compose the val split in memory from this asset pack instead of reading the corpus")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     model, _ = load_ckpt(a.checkpoint)
     if a.pack:
-        from .pools import split_pools
+        from ..scenes.pools import split_pools
         from .train_scenes import recompose
         pools, bgs = split_pools(0, model.cfg.sample_rate, a.pack)
         val = recompose(pools["val"], bgs["val"], "val", 300, 0, model.cfg.sample_rate)

@@ -1,4 +1,4 @@
-"""Build the scene corpus: python3 -m avloc_corpus.build --out .cache/corpus/synth-v3 --seed 0
+"""Build the scene corpus: python3 -m avloc_corpus.scenes.build --out .cache/corpus/synth-v3 --seed 0
 
 Writes <out>/{train,val,test}/manifest.jsonl in the toolkit's format (image, audio, boxes of the
 sounding object, sounding=true) plus, per line, every object's category/box/asset and the audio's
@@ -16,7 +16,9 @@ from typing import Dict, List
 
 import numpy as np
 
-from . import assets, catalog, compose, midi, packages, splits
+from ..paths import cache_dir, corpus_dir
+from ..sources import assets, catalog, midi, packages, splits
+from . import compose
 
 SPLITS = ("train", "val", "test")
 
@@ -30,7 +32,7 @@ def load_split_assets(seed: int, rate: int):
     from the unpacked packages (pools.py also reads them from a pack file)."""
     rng = random.Random(seed)
     all_midi = [s for c in catalog.CATEGORIES.values() for s in c["sounds"] if s["kind"] == "midi"]
-    renders = midi.render_all(all_midi, packages.soundfont, rate, os.path.join(packages.cache_dir(), "renders"))
+    renders = midi.render_all(all_midi, packages.soundfont, rate, os.path.join(cache_dir(), "renders"))
     out = {s: {} for s in SPLITS}
     icon_sets = {n: (lic, packages.iconify_icons(n)) for n, (_, lic) in packages.ICONIFY_SETS.items()}
     for cat in sorted(catalog.CATEGORIES):
@@ -102,7 +104,7 @@ def build_split(name: str, n: int, pool: Dict, bgs: List, out_dir: str, args, rn
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--out", default=packages.corpus_dir())
+    p.add_argument("--out", default=corpus_dir())
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--train", type=int, default=6000)
     p.add_argument("--val", type=int, default=300)

@@ -1,14 +1,14 @@
 """Export the trained AVIN checkpoint as the shipped bundle and write its card.
 
-  python3 -m avloc_corpus.ship --checkpoint .cache/runs/avin/best.pt --report .cache/report \
+  python3 -m avloc_corpus.training.ship --checkpoint .cache/runs/avin/best.pt --report .cache/report \
       --out ../models/avin-synth
 
 The card carries the contract's fields (format, graphs, training data/epochs/seed/commit, test
 metrics) and extras: the baseline's and the references' test metrics, the corpus (categories,
 held-out ones, sizes, seed), the packages and licences of every source, the pretraining and the
-measured visual latency. Metrics come from the report (report.py), whose bundle evaluation runs
-the exported graphs in onnxruntime-node; run report.py again with --bundle after exporting, and
-calibrate.py --write for the card's `sounding` (it fits the exported graphs, so it comes last).
+measured visual latency. Metrics come from the report (reports/report.py), whose bundle evaluation
+runs the exported graphs in onnxruntime-node; run report.py again with --bundle after exporting, and
+reports/calibrate.py --write for the card's `sounding` (it fits the exported graphs, so it comes last).
 """
 from __future__ import annotations
 
@@ -67,7 +67,7 @@ def scene_training(ck: dict, a, cfg) -> dict:
             "value": cfg.feature_centering,
             "what": "visual.onnx subtracts this multiple of the frame's mean cell (the induction vector) from every "
                     "cell before the L2 normalisation; 0 is the official avmap",
-            "chosen": "by val cIoU@0.5 over {0, 0.5, ..., 3} (avloc_corpus.centering), never on test",
+            "chosen": "by val cIoU@0.5 over {0, 0.5, ..., 3} (avloc_corpus.training.centering), never on test",
             "selected_best_with": sel_c,
             "val": recorded_scan(a.checkpoint)},
         "first_stage": first_stage(ck),
@@ -80,8 +80,8 @@ def head_training(ck: dict) -> dict:
     if args.get("staged"):
         return {
             "data": "scenes of the avloc corpora " + ", ".join(os.path.basename(os.path.normpath(d)) for d in args["data"])
-                    + " (models/avloc_corpus: build.py, photo_corpus.py), train splits",
-            "objective": "class-probability heads (AVINConfig.proj_kind 'classes', avloc_corpus/train_heads.py --staged): "
+                    + " (models/avloc_corpus/scenes: build.py, photo_corpus.py), train splits",
+            "objective": "class-probability heads (AVINConfig.proj_kind 'classes', avloc_corpus/training/train_heads.py --staged): "
                          "the visual 1x1 projection fitted as a classifier of each cell (the category drawn there, "
                          "or background; the scenes' boxes), the audio MLP as a classifier of each clip (the sounding "
                          "category); cross-entropy, each stopped at the step with the best val score",
@@ -96,9 +96,9 @@ def head_training(ck: dict) -> dict:
            "ezvsl": " + the EZ-VSL multiple-instance contrastive loss"}[args["objective"]]
     return {
         "data": "scenes of the avloc corpora " + ", ".join(os.path.basename(os.path.normpath(d)) for d in args["data"])
-                + " (models/avloc_corpus: build.py, photo_corpus.py), train splits",
+                + " (models/avloc_corpus/scenes: build.py, photo_corpus.py), train splits",
         "selection": "the epoch with the best mean val cIoU@0.5 (AVIN protocol) over those corpora",
-        "objective": "box- and label-supervised projections (avloc_corpus/train_heads.py): cells classified by "
+        "objective": "box- and label-supervised projections (avloc_corpus/training/train_heads.py): cells classified by "
                      "cosine with category prototypes, clips by the sounding category, and the heatmap pushed up "
                      "on the sounding object's cells and down elsewhere and for sounds not in view"
                      + own + (f", weight {args['objective_weight']}" if own else ""),

@@ -16,16 +16,8 @@ import torch.nn.functional as F
 
 from avloc_toolkit.model import AVIN, centred_features, heatmap
 
-from .scene_cache import as_float_wave, audio_features, to_input
-
-
-def style(asset: str) -> str:
-    kind, _, ref = asset.partition(":")
-    if kind == "file" and "tuxpaint" in ref and "/cartoon/" not in ref:
-        return "photo"
-    if kind in ("rcc_svg", "file", "openclipart"):
-        return "drawing"
-    return "emoji"
+from ..scenes.scene_cache import as_float_wave, audio_features, to_input
+from ..sources.catalog import style
 
 
 def offscreen_partner(items: List[Dict], seed: int = 0) -> np.ndarray:
@@ -77,20 +69,20 @@ def scored(heats: torch.Tensor, gt: torch.Tensor, items: List[Dict]) -> Dict:
 
 
 def main(argv=None) -> None:
-    """python3 -m avloc_corpus.controls CKPT --out DIR: scores test with matched audio, shuffled
-    (off-screen) audio and the trunk's objectness, broken down by object count and picture style;
-    writes DIR/controls.json. (The sounding score of a bundle: calibrate.py.)"""
+    """python3 -m avloc_corpus.reports.controls CKPT --out DIR: scores test with matched audio,
+    shuffled (off-screen) audio and the trunk's objectness, broken down by object count and picture
+    style; writes DIR/controls.json. (The sounding score of a bundle: calibrate.py.)"""
     import argparse
     import json
     import os
 
-    from . import packages
-    from .checkpoints import load_ckpt
-    from .scene_cache import gt_maps, load_split
+    from ..paths import corpus_dir
+    from ..scenes.scene_cache import gt_maps, load_split
+    from ..training.checkpoints import load_ckpt
 
     p = argparse.ArgumentParser(description=main.__doc__)
     p.add_argument("checkpoint")
-    p.add_argument("--data", default=packages.corpus_dir())
+    p.add_argument("--data", default=corpus_dir())
     p.add_argument("--out", required=True)
     p.add_argument("--threads", type=int, default=2)
     a = p.parse_args(argv)

@@ -1,7 +1,7 @@
 """Self-supervised training on corpus scenes (no labels, no boxes): AVIN or the EZ-VSL baseline.
 
-  python3 -m avloc_corpus.train_scenes --method avin  --out .cache/runs/avin  --init .cache/runs/pretrain
-  python3 -m avloc_corpus.train_scenes --method ezvsl --out .cache/runs/ezvsl --init .cache/runs/pretrain
+  python3 -m avloc_corpus.training.train_scenes --method avin  --out .cache/runs/avin  --init .cache/runs/pretrain
+  python3 -m avloc_corpus.training.train_scenes --method ezvsl --out .cache/runs/ezvsl --init .cache/runs/pretrain
   (add --resume to continue from OUT/last.pt; --minutes caps wall-clock time at an epoch boundary)
 
 Both methods run the same code: the toolkit's AVIN network (visual ResNet + 1x1 projection, audio
@@ -26,13 +26,14 @@ import torch.nn.functional as F
 from avloc_toolkit.config import CORPUS_VARIANTS, make_config
 from avloc_toolkit.metrics import metrics_from_heatmaps
 from avloc_toolkit.export import git_commit
+from avloc_toolkit.losses import loss_for
 from avloc_toolkit.model import AVIN, centred_features, create_optimizer, heatmap
 
-from . import generate, packages
-from .pools import split_pools
-from avloc_toolkit.losses import loss_for
+from ..paths import corpus_dir
+from ..scenes import generate
+from ..scenes.pools import split_pools
+from ..scenes.scene_cache import audio_features, gt_maps, load_split, to_input
 from .plot import plot_curves
-from .scene_cache import audio_features, gt_maps, load_split, to_input
 
 
 def augment(u8: torch.Tensor, size: int, g: torch.Generator) -> torch.Tensor:
@@ -133,7 +134,7 @@ def scenes_in_memory(a, cfg):
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--method", required=True, choices=["avin", "ezvsl"])
-    p.add_argument("--data", default=packages.corpus_dir())
+    p.add_argument("--data", default=corpus_dir())
     p.add_argument("--out", required=True)
     p.add_argument("--init", required=True, help="pretraining run folder (visual.pth, audio.pth)")
     p.add_argument("--variant", default="scratch", choices=list(CORPUS_VARIANTS),
@@ -167,10 +168,10 @@ def main(argv=None) -> None:
                    help="feature centering (AVINConfig.feature_centering) of the val heatmaps that pick best.pt, "
                         "as the bundle will use it; training itself is unchanged")
     p.add_argument("--fresh", type=int, default=0,
-                   help="train on this many scenes composed now, in memory, from the training assets (generate.py) "
+                   help="train on this many scenes composed now, in memory, from the training assets (scenes/generate.py) "
                         "instead of the stored corpus' train split; val is then the corpus' val split composed "
                         "in memory with the builder's own seed (needs --pack or the unpacked packages)")
-    p.add_argument("--pack", help="compose the corpus' train and val splits in memory from this asset pack (pack.py) "
+    p.add_argument("--pack", help="compose the corpus' train and val splits in memory from this asset pack (scenes/pack.py) "
                                   "instead of reading the stored corpus (a machine without it); with --fresh, the new "
                                   "scenes too")
     p.add_argument("--corpus-seed", type=int, default=0, help="the corpus seed whose asset splits --fresh uses")

@@ -1,6 +1,6 @@
 """Test-split report: AVIN, the EZ-VSL baseline and the two references on the same scenes.
 
-  python3 -m avloc_corpus.report --avin .cache/runs/avin/best.pt --ezvsl .cache/runs/ezvsl/best.pt \
+  python3 -m avloc_corpus.reports.report --avin .cache/runs/avin/best.pt --ezvsl .cache/runs/ezvsl/best.pt \
       --out .cache/report [--bundle ../models/avin-synth]
 
 Checkpoints are evaluated in PyTorch with the toolkit's AVIN-protocol metrics on the centred
@@ -23,10 +23,10 @@ from PIL import Image, ImageDraw
 from avloc_toolkit.metrics import metrics_from_heatmaps, normalize_maps, upsample
 from avloc_toolkit.model import AVIN, centred_features, heatmap
 
-from . import packages
+from ..paths import corpus_dir
+from ..scenes.scene_cache import embed, gt_maps, load_split
+from ..training.checkpoints import load_ckpt
 from .references import centre_metrics, whole_image_metrics
-from .checkpoints import load_ckpt
-from .scene_cache import embed, gt_maps, load_split
 
 KEYS = ("n", "ciou@0.5", "auc", "nsa", "mean_ciou")
 
@@ -90,7 +90,7 @@ def overlay(img_u8: np.ndarray, heat: torch.Tensor, item, label: str) -> Image.I
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", default=packages.corpus_dir())
+    p.add_argument("--data", default=corpus_dir())
     p.add_argument("--split", default="test")
     p.add_argument("--avin", required=True)
     p.add_argument("--ezvsl", help="the EZ-VSL baseline's checkpoint (left out of the report if not given)")
@@ -128,7 +128,7 @@ def main(argv=None) -> None:
         ev = os.path.join(a.out, "bundle-eval")
         subprocess.run([sys.executable, "-m", "avloc_toolkit.evaluate", "--data", os.path.join(a.data, a.split),
                         "--bundle", a.bundle, "--out", ev, "--overlays", "0"], check=True,
-                       cwd=os.path.join(os.path.dirname(__file__), ".."))
+                       cwd=os.path.join(os.path.dirname(__file__), "..", ".."))
         with open(os.path.join(ev, "metrics.json")) as f:
             m = json.load(f)
         results["avin (bundle, onnxruntime-node)"] = {k: m.get(k) for k in KEYS}

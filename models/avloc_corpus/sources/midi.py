@@ -90,7 +90,7 @@ def _midi_file(events: List[Tuple[float, bytes]]) -> bytes:
 
 def render_all(specs: List[Dict], font_path, rate: int, cache: str) -> Dict[str, np.ndarray]:
     """Render every spec; returns {ref: mono float32 waveform}. Cached per soundfont as .npy."""
-    import soundfile as sf   # here, not at the top: a machine composing from a pack (pack.py) may lack it
+    import soundfile as sf   # here, not at the top: a machine composing from a pack (scenes/pack.py) may lack it
     out: Dict[str, np.ndarray] = {}
     by_font: Dict[str, List[Dict]] = {}
     for s in specs:

@@ -1,6 +1,6 @@
 """The split asset pools in one file, so that a machine without the packages can compose scenes.
 
-  python3 -m avloc_corpus.pack --seed 0        # -> .cache/pack/synth-v3-seed0.pack (~20 MB)
+  python3 -m avloc_corpus.scenes.pack --seed 0        # -> .cache/pack/synth-v3-seed0.pack (~20 MB)
 
 Why: the corpus is built from ~1 GB of unpacked Debian/npm packages, rasterised SVGs and soundfont
 renders, while composing scenes needs only the ~400 trimmed pictures, ~100 sounds and ~40
@@ -74,7 +74,7 @@ def read_pack(path: str, seed: int, rate: int) -> Tuple[Dict, Dict[str, List]]:
 
 
 def default_path(seed: int) -> str:
-    from .packages import CORPUS, cache_dir
+    from ..paths import CORPUS, cache_dir
     return os.path.join(cache_dir(), "pack", f"{CORPUS}-seed{seed}.pack")
 
 

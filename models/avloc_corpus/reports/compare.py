@@ -1,10 +1,10 @@
 """Compare scene checkpoints on many fresh val scenes (val-split assets only, never test).
 
-  python3 -m avloc_corpus.compare CKPT [CKPT ...] [--n 2000] [--pack .cache/pack/synth-v3-seed0.pack]
+  python3 -m avloc_corpus.reports.compare CKPT [CKPT ...] [--n 2000] [--pack .cache/pack/synth-v3-seed0.pack]
 
 Why: the stored val split has 300 scenes, so two candidates 0.01 apart there are 3 scenes apart;
-composing thousands of new scenes from the same val pictures, sounds and backgrounds (generate.py,
-seeded) measures the difference between candidates with far less noise, still without looking at
+composing thousands of new scenes from the same val pictures, sounds and backgrounds
+(scenes/generate.py, seeded) measures the difference between candidates with far less noise, still without looking at
 test. Each checkpoint is scored as report.py would score it (its recorded feature centering).
 """
 from __future__ import annotations
@@ -17,9 +17,9 @@ import torch
 from avloc_toolkit.data import boxes_to_gt
 from avloc_toolkit.metrics import metrics_from_heatmaps
 
-from . import generate
-from .pools import split_pools
-from .checkpoints import load_ckpt
+from ..scenes import generate
+from ..scenes.pools import split_pools
+from ..training.checkpoints import load_ckpt
 from .report import heatmaps
 
 
@@ -38,7 +38,7 @@ def score(path: str, images, waves, gt) -> dict:
 
 
 def main(argv=None) -> None:
-    from .pack import default_path
+    from ..scenes.pack import default_path
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("checkpoints", nargs="+")
     p.add_argument("--n", type=int, default=2000)

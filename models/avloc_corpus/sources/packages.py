@@ -1,4 +1,4 @@
-"""Fetch and unpack the packages the corpus is made of, into a gitignored cache.
+"""Fetch and unpack the packages the corpus is made of, into the gitignored cache (paths.cache_dir).
 
 Why unpack instead of install: `apt-get download` + `dpkg-deb -x` needs no root-owned state and
 keeps every asset's origin obvious (its path under the cache names its package).
@@ -11,6 +11,8 @@ import os
 import subprocess
 import tarfile
 from functools import lru_cache
+
+from ..paths import cache_dir
 
 APT_PACKAGES = [
     "tuxpaint-stamps-default",   # GPL-2: photos with alpha + recordings
@@ -34,18 +36,6 @@ ICONIFY_SETS = {
     "streamline-emojis": ("1.2.4", "CC-BY-4.0"), "openmoji": ("1.2.29", "CC-BY-SA-4.0"),
     "emojione": ("1.2.3", "CC-BY-4.0"), "emojione-v1": ("1.2.3", "CC-BY-SA-4.0"),
 }
-
-
-# the corpus version: its categories and assets (catalog.py); a run folder names the corpus it used
-CORPUS = "synth-v3"
-
-
-def corpus_dir() -> str:
-    return os.path.join(cache_dir(), "corpus", CORPUS)
-
-
-def cache_dir() -> str:
-    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".cache")
 
 
 def root() -> str:

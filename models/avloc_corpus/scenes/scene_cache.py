@@ -81,6 +81,23 @@ def gt_maps(items: List[Dict], width: int, height: int) -> torch.Tensor:
     return torch.from_numpy(np.stack([boxes_to_gt(it.get("boxes"), width, height) for it in items]))
 
 
+def box_cells(box, side: int, grid: int) -> torch.Tensor:
+    """[grid, grid] bool: the cells whose centre lies inside the box (pixels of a side x side image)."""
+    c = (torch.arange(grid) + 0.5) * side / grid
+    x0, y0, x1, y1 = box
+    return ((c[None, :] >= x0) & (c[None, :] < x1)) & ((c[:, None] >= y0) & (c[:, None] < y1))
+
+
+def cell_labels(items, cats, side: int, grid: int) -> torch.Tensor:
+    """[N, grid, grid] class of each cell: 1 + the category of the object drawn there (objects are
+    pasted in manifest order, the later on top), 0 for background or a category not in `cats`."""
+    out = torch.zeros(len(items), grid, grid, dtype=torch.long)
+    for n, it in enumerate(items):
+        for o in it["objects"]:
+            out[n][box_cells(o["box"], side, grid)] = cats.index(o["category"]) + 1 if o["category"] in cats else 0
+    return out
+
+
 @torch.no_grad()
 def embed(model, images: torch.Tensor, waves: torch.Tensor, batch: int = 64):
     """Scenes through a scene checkpoint (eval mode, CPU): (visual maps [N, C, h, w] before

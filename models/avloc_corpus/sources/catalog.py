@@ -3,7 +3,7 @@
 Every asset is a small dict: kind (how to load it), ref (where), package and licence (kept in the
 manifest for attribution), and `prefer` — the split it should go to when a category has enough
 assets (GCompris recordings/drawings and TimGM6mb renders lean to test, so that the test split is
-also a change of recording and drawing style, as DATA_SOURCES.md recommends).
+also a change of recording and drawing style).
 """
 from __future__ import annotations
 
@@ -186,7 +186,7 @@ CATEGORIES: Dict[str, Dict[str, List[Dict]]] = {
 
 
 # More photographs (Tux Paint's photo stamps) for the categories, each pinned to a split: a camera
-# sees photographs, and the corpus' pictures are mostly emoji and drawings (photo_corpus.py).
+# sees photographs, and the corpus' pictures are mostly emoji and drawings (scenes/photo_corpus.py).
 EXTRA_PHOTOS = {
     "dog": [("animals/mammals/dogs/dingo.png", "train")],
     "cow": [("animals/mammals/bovines/zebu.png", "train"), ("animals/mammals/bovines/yak.png", "val")],
@@ -260,6 +260,18 @@ def pictures(category: str, icon_sets: Dict[str, Dict]) -> List[Dict]:
     for set_name, (license, icons) in sorted(icon_sets.items()):
         out += [icon(set_name, n, license) for n in ICON_NAMES.get(category, []) if n in icons["icons"]]
     return out
+
+
+def style(asset: str) -> str:
+    """The kind of picture an asset id ("kind:ref") is: a real photograph (Tux Paint's photo
+    stamps), a drawing, or an emoji (reports/controls.py breaks test scores down by it,
+    scenes/photo_corpus.py keeps only the photographs)."""
+    kind, _, ref = asset.partition(":")
+    if kind == "file" and "tuxpaint" in ref and "/cartoon/" not in ref:
+        return "photo"
+    if kind in ("rcc_svg", "file", "openclipart"):
+        return "drawing"
+    return "emoji"
 
 BACKGROUND_PACKAGES = {
     "mate": ("mate-backgrounds", "GPL-2+ / CC-BY-SA"),

@@ -1,6 +1,6 @@
 """Pictures and recordings per category and split of a built corpus (its splits.json).
 
-  python3 -m avloc_corpus.census [.cache/corpus/synth-v3 ...]   # several: side by side
+  python3 -m avloc_corpus.reports.census [.cache/corpus/synth-v3 ...]   # several: side by side
 """
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 import os
 import sys
 
-from . import packages
+from ..paths import corpus_dir
 
 
 def census(corpus: str) -> dict:
@@ -25,7 +25,7 @@ def census(corpus: str) -> dict:
 
 
 def main(argv=None) -> None:
-    corpora = (argv if argv is not None else sys.argv[1:]) or [packages.corpus_dir()]
+    corpora = (argv if argv is not None else sys.argv[1:]) or [corpus_dir()]
     tables = {os.path.basename(os.path.normpath(c)): census(c) for c in corpora}
     cats = sorted({c for t in tables.values() for c in t})
     cols = ["train sounds", "train real recordings", "val sounds", "test sounds", "train pictures"]

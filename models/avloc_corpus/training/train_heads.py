@@ -1,6 +1,6 @@
 """AVIN's two projections on frozen pretrained encoders, trained with the scenes' boxes and labels.
 
-  python3 -m avloc_corpus.train_heads --proj classes --staged --init .cache/runs/pretrain \
+  python3 -m avloc_corpus.training.train_heads --proj classes --staged --init .cache/runs/pretrain \
       --out .cache/runs/heads --data .cache/corpus/synth-v3 --data .cache/corpus/photo-v1
 
 Why not AVIN's self-supervised objective alone: on the frozen COCO trunk it does not localize
@@ -40,9 +40,8 @@ from avloc_toolkit.losses import loss_for
 from avloc_toolkit.metrics import metrics_from_heatmaps
 from avloc_toolkit.model import AVIN
 
-from .ceiling import box_cells, cell_labels
+from ..scenes.scene_cache import audio_features, box_cells, cell_labels, gt_maps, load_split
 from .plot import plot_curves
-from .scene_cache import audio_features, gt_maps, load_split
 from .train_scenes import evaluate, visual_maps
 
 

@@ -1,6 +1,6 @@
 """How far a checkpoint's visual features can go: test scenes localized with better queries.
 
-  python3 -m avloc_corpus.ceiling .cache/runs/avin/best.pt [--split test] [--out ceiling.json]
+  python3 -m avloc_corpus.reports.ceiling .cache/runs/avin/best.pt [--split test] [--out ceiling.json]
 
 A diagnostic, not a method: it uses the scenes' category labels and boxes, which no training
 and no model selection ever sees. Every query below is scored the same way, on the checkpoint's
@@ -35,9 +35,9 @@ import torch.nn.functional as F
 from avloc_toolkit.metrics import metrics_from_heatmaps
 from avloc_toolkit.model import centred_features, heatmap
 
-from . import packages
-from .checkpoints import load_ckpt
-from .scene_cache import embed, gt_maps, load_split, to_input
+from ..paths import corpus_dir
+from ..scenes.scene_cache import cell_labels, embed, gt_maps, load_split, to_input
+from ..training.checkpoints import load_ckpt
 
 
 def features(model, split: dict) -> tuple:
@@ -46,28 +46,11 @@ def features(model, split: dict) -> tuple:
     return centred_features(fv, model.cfg.feature_centering), fa
 
 
-def box_cells(box, side: int, grid: int) -> torch.Tensor:
-    """[grid, grid] bool: the cells whose centre lies inside the box (pixels of a side x side image)."""
-    c = (torch.arange(grid) + 0.5) * side / grid
-    x0, y0, x1, y1 = box
-    return ((c[None, :] >= x0) & (c[None, :] < x1)) & ((c[:, None] >= y0) & (c[:, None] < y1))
-
-
 def audio_means(emb, items) -> dict:
     """Per sounding category, the normalised mean of its clips' embeddings."""
     cats = sorted({it["sounding_category"] for it in items})
     return {c: F.normalize(emb[[i for i, it in enumerate(items) if it["sounding_category"] == c]].mean(0), dim=0)
             for c in cats}
-
-
-def cell_labels(items, cats, side: int, grid: int) -> torch.Tensor:
-    """[N, grid, grid] class of each cell: 1 + the category of the object drawn there (objects are
-    pasted in manifest order, the later on top), 0 for background or a category not in `cats`."""
-    out = torch.zeros(len(items), grid, grid, dtype=torch.long)
-    for n, it in enumerate(items):
-        for o in it["objects"]:
-            out[n][box_cells(o["box"], side, grid)] = cats.index(o["category"]) + 1 if o["category"] in cats else 0
-    return out
 
 
 def probe(maps, labels, n_classes: int, steps: int = 300, seed: int = 0) -> torch.nn.Linear:
@@ -136,7 +119,7 @@ def ceiling(ckpt: str, data: str, split: str) -> dict:
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("checkpoint")
-    p.add_argument("--data", default=packages.corpus_dir())
+    p.add_argument("--data", default=corpus_dir())
     p.add_argument("--split", default="test")
     p.add_argument("--out", help="also write the figures here as JSON")
     a = p.parse_args(argv)
