@@ -59,9 +59,9 @@ function installOrStop(missing: readonly (readonly [string, string])[]): void {
 function ensureDemoAssets() {
   const { unpacked, rendered } = assetCacheState(join(ROOT, 'models'));
   if (unpacked && rendered) return;
-  say('preparing the corpus asset cache in models/.cache for the demo test (once: apt-get download of Debian packages, unpacked without installing, and fluidsynth renders of the instruments; see models/avloc_corpus/packages.py)');
+  say('preparing the corpus asset cache in models/.cache for the demo test (once: apt-get download of Debian packages, unpacked without installing, and fluidsynth renders of the instruments; see models/avloc_corpus/sources/packages.py)');
   // The same loader the corpus build and the demo use: it fetches what is missing and renders the MIDI sounds.
-  const code = 'from avloc_corpus import packages, build; packages.ensure_packages(); build.load_split_assets(0, 16000)';
+  const code = 'from avloc_corpus.sources import packages; from avloc_corpus.scenes import build; packages.ensure_packages(); build.load_split_assets(0, 16000)';
   // apt-get download and npm pack talk a lot on stderr (warnings about root sandboxing, tarball
   // listings); it is shown only when something failed.
   const r = spawnSync('/usr/bin/python3', ['-c', code], { cwd: join(ROOT, 'models'), stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', maxBuffer: 64 << 20 });

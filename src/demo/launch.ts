@@ -28,9 +28,9 @@ function prepareAssets(python: string): void {
   process.stderr.write(
     'demo: first run — fetching the scene corpus\' assets into models/.cache (once: `apt-get download` of ' +
       '10 Debian packages, ~460 MB, unpacked without installing; `npm pack @lobehub/fluent-emoji-3d`; ' +
-      'fluidsynth renders). See models/avloc_corpus/packages.py.\n',
+      'fluidsynth renders). See models/avloc_corpus/sources/packages.py.\n',
   );
-  const r = spawnSync(python, ['-c', 'from avloc_corpus import packages; packages.ensure_packages()'], {
+  const r = spawnSync(python, ['-c', 'from avloc_corpus.sources import packages; packages.ensure_packages()'], {
     cwd: MODELS,
     stdio: 'inherit',
   });

@@ -48,7 +48,7 @@ export function assetCacheState(modelsDir: string): AssetCacheState {
   const stamps = list(join(cache, 'debs')).filter((f) => f.endsWith('.unpacked'));
   const fluent = existsSync(join(cache, 'fluent', 'package', 'assets'));
   const renders = list(join(cache, 'renders')).filter((f) => f.endsWith('.npz'));
-  // 10 apt packages in avloc_corpus/packages.py; 3 soundfonts are rendered
+  // 10 apt packages in avloc_corpus/sources/packages.py; 3 soundfonts are rendered
   return { unpacked: stamps.length >= 10 && fluent, rendered: renders.length >= 3 };
 }
 
