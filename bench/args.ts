@@ -34,6 +34,8 @@ export interface BenchOptions {
   readonly soakWindowS: number;
   /** Streams in the soak. */
   readonly soakStreams: number;
+  /** Seconds between the soak's churn rounds (a publisher and a client come and go). */
+  readonly soakReconnectS: number;
   /** Seconds the naive reference runs. */
   readonly naiveS: number;
   /** Batch sizes of the ceiling. */
@@ -136,6 +138,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
     // The issue compares the first minute with the last; 60 s quick soaks compare 15 s ends instead.
     soakWindowS: Math.min(quick ? 15 : 60, soakS / 4),
     soakStreams: 4,
+    // A stream's whole life and a client's, again and again: what leaks shows up between the ends.
+    soakReconnectS: quick ? 15 : 60,
     naiveS: quick ? 20 : 60,
     batches: [1, 2, 4, 8, 16],
     ceilingS: quick ? 2 : 6,

@@ -131,7 +131,7 @@ async function main(argv: string[]): Promise<void> {
       log,
       loadAverage,
     };
-    report.soak = await runSoak(ctx, opts.soakStreams, opts.soakS, opts.soakWindowS);
+    report.soak = await runSoak(ctx, opts.soakStreams, opts.soakS, opts.soakWindowS, opts.soakReconnectS);
     report.notes.push(...report.soak.notes.map((x) => `soak: ${x}`));
     process.stdout.write(`${soakSection(report)}\n\n`);
   }

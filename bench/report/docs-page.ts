@@ -45,8 +45,10 @@ re-renders a saved run without measuring again.
    than a frame period here. The bench exports it once into \`models/.cache/bundles/avin-rn-random\`
    with the model toolkit (\`python3 -m avloc_toolkit.export --preset avin-rn --seed 0 --random\`,
    needing the Debian Python packages the test preflight installs) and says so when it cannot.
-5. **Soak** — 4 streams for 10 minutes (60 s in quick mode) with one subscriber that stops reading;
-   latency and RSS sampled every second, the first window compared with the last.
+5. **Soak** — 4 streams for 10 minutes (60 s in quick mode; \`--soak 1800\` for half an hour) with
+   one subscriber that stops reading and churn: every 60 s (15 s quick) a fifth publisher and a
+   WebSocket client connect and leave again. Latency and RSS sampled every second, the first window
+   compared with the last (latency within 10 %, RSS within ±5 %).
 6. **Naive reference** — the same file decoded by the service's \`Decoder\`, the model called on every
    frame, one at a time, first in first out: what you get without skipping and batching.
 

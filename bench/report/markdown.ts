@@ -113,7 +113,8 @@ export function soakSection(r: BenchReport): string {
     '',
     `${s.seconds} s with ${s.streams} streams, one normal subscriber and one that never reads (subscribed to all streams, JSON with previews). ` +
       `The ends compared are the ${s.first.label} and the ${s.last.label}${r.options.quick ? ' (quick mode: not minutes)' : ''}. ` +
-      `The stalled client got ${s.slowClientReceived} messages before its socket backed up.`,
+      `The stalled client got ${s.slowClientReceived} messages before its socket backed up. ` +
+      (s.reconnects !== undefined ? `Churn: every ${s.reconnectS} s a fifth publisher and a WebSocket client connected and left again ${s.reconnectS / 2} s later (${s.reconnects} rounds); the latencies are the ${s.streams} steady streams'.` : ''),
     '',
     table(
       ['window', 'heatmaps/s', 'decoded→recv p50/p95/p99 ms', 'capture→recv p50/p95/p99 ms', 'publisher→recv p50/p95/p99 ms', 'skipped', 'skipped + dropped', 'service RSS MiB (mean)'],
