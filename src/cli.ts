@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
 import { resolveConfigPath } from './app/paths.ts';
-import { loadConfig, setPath } from './config/load.ts';
+import { loadConfig } from './config/load.ts';
+import { envNames, flagOptions, flagOverrides } from './config/settings.ts';
 import { AvlocError, describeError } from './errors.ts';
 import { createLogger } from './log.ts';
 
@@ -9,12 +10,26 @@ import { createLogger } from './log.ts';
  * `avloc <command>`: parses flags into config overrides and hands over to the command.
  * Only this file and server.ts know about both ends of the service.
  */
+/** Names joined and wrapped under the usage text's "Environment:" column. */
+function wrap(names: readonly string[]): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const n of names) {
+    if (line !== '' && line.length + n.length > 86) {
+      lines.push(`${line},`);
+      line = n;
+    } else line = line === '' ? n : `${line}, ${n}`;
+  }
+  return [...lines, line].join('\n             ');
+}
+
 const USAGE = `avloc — real-time sound-source localization for live camera streams
 
 Usage:
   avloc serve   [--config FILE] [--model DIR] [--device cpu|cuda] [--http-port N] [--rtmp-port N]
                 [--http-host ADDR] [--rtmp-host ADDR] [--allow-anonymous]
                 [--max-batch N] [--max-wait-ms N] [--deadline-ms N] [--audio-cadence-ms N] [--max-fps-per-stream N]
+                [--max-streams N] [--intra-op-threads N] [--viewer-dir DIR]
                 [--no-preview] [--no-worker] [--cluster redis://HOST:6379] [--node-id NAME]
                 (--cluster: cluster mode, every node on one Redis; --redis is the same flag)
   avloc token   [--publish ID]... [--subscribe PATTERN]... [--admin] [--ttl SECONDS] [--subject NAME]
@@ -23,59 +38,24 @@ Usage:
                 (SOURCE: a media file, testsrc or camera; RTMP_URL default rtmp://localhost:1935/live/<name>)
   avloc watch   [WS_URL] [--stream ID] [--json] [--token T]
   avloc analyze FILE|URL [--out overlay.mp4] [--json track.jsonl] [--fps N] [--model DIR]
-                [--device cpu|cuda] [--max-batch N] [--overlay-height N] [--config FILE]
+                [--device cpu|cuda] [--max-batch N] [--intra-op-threads N] [--overlay-height N] [--config FILE]
                 (every frame, or N per second, as fast as the machine allows; default outputs
                  NAME.avloc.mp4 and NAME.avloc.jsonl in the current folder)
   avloc export triton --model DIR --out REPO [--max-batch N] [--queue-delay-us N]
                 (a Triton Inference Server model repository for a bundle: one model per graph)
   avloc help
 
-Environment: AVLOC_CONFIG, AVLOC_HTTP_PORT, AVLOC_RTMP_PORT, AVLOC_MODEL, AVLOC_DEVICE, AVLOC_MAX_BATCH,
-             AVLOC_AUTH_SECRET, AVLOC_ALLOW_ANONYMOUS, AVLOC_ALLOWED_ORIGINS, AVLOC_REDIS_URL, AVLOC_NODE_ID, AVLOC_TOKEN (watch),
-             AVLOC_LOG_LEVEL (debug|info|warn|error), AVLOC_LOG_FORMAT (json|pretty), FFMPEG_PATH. See README.md.`;
-
-/** Flags of `serve` and the config key each one sets. */
-const SERVE_FLAGS: Record<string, { key: string; type: 'string' | 'boolean'; number?: boolean; invert?: boolean }> = {
-  model: { key: 'model.dir', type: 'string' },
-  device: { key: 'model.device', type: 'string' },
-  'http-port': { key: 'http.port', type: 'string', number: true },
-  'http-host': { key: 'http.host', type: 'string' },
-  'rtmp-port': { key: 'rtmp.port', type: 'string', number: true },
-  'rtmp-host': { key: 'rtmp.host', type: 'string' },
-  'allow-anonymous': { key: 'auth.allowAnonymous', type: 'boolean' },
-  'max-batch': { key: 'pipeline.maxBatch', type: 'string', number: true },
-  'max-wait-ms': { key: 'pipeline.maxWaitMs', type: 'string', number: true },
-  'deadline-ms': { key: 'pipeline.deadlineMs', type: 'string', number: true },
-  'audio-cadence-ms': { key: 'pipeline.audioCadenceMs', type: 'string', number: true },
-  'max-fps-per-stream': { key: 'pipeline.maxFpsPerStream', type: 'string', number: true },
-  'intra-op-threads': { key: 'model.intraOpThreads', type: 'string', number: true },
-  'no-preview': { key: 'preview.enabled', type: 'boolean', invert: true },
-  'no-worker': { key: 'model.worker', type: 'boolean', invert: true },
-  'viewer-dir': { key: 'viewer.dir', type: 'string' },
-  cluster: { key: 'cluster.redis', type: 'string' },
-  // The earlier name of --cluster, kept working.
-  redis: { key: 'cluster.redis', type: 'string' },
-  'node-id': { key: 'cluster.nodeId', type: 'string' },
-};
+Environment: AVLOC_CONFIG, ${wrap(envNames())},
+             AVLOC_TOKEN (watch, publish), AVLOC_LOG_LEVEL (debug|info|warn|error), AVLOC_LOG_FORMAT (json|pretty),
+             FFMPEG_PATH. See README.md.`;
 
 function parseServeFlags(args: string[]): { file?: string; flags: Record<string, unknown> } {
-  const options: ParseArgsConfig['options'] = { config: { type: 'string' } };
-  for (const [name, f] of Object.entries(SERVE_FLAGS)) options[name] = { type: f.type };
+  const options: ParseArgsConfig['options'] = { config: { type: 'string' }, ...flagOptions('serve') };
   const { values } = parseArgs({ args, options, strict: true, allowPositionals: false });
   if (values.cluster !== undefined && values.redis !== undefined && values.cluster !== values.redis) {
     throw new AvlocError('CONFIG_INVALID', `--cluster and --redis name one setting (--redis is the old name); got "${String(values.cluster)}" and "${String(values.redis)}"`);
   }
-  const flags: Record<string, unknown> = {};
-  for (const [name, f] of Object.entries(SERVE_FLAGS)) {
-    const v = values[name];
-    if (v === undefined) continue;
-    if (f.invert) setPath(flags, f.key, !v);
-    else if (f.number) {
-      const n = Number(v);
-      // Leave a non-number as it is: the schema rejects it with the key named.
-      setPath(flags, f.key, Number.isFinite(n) && String(v).trim() !== '' ? n : v);
-    } else setPath(flags, f.key, v);
-  }
+  const flags = flagOverrides('serve', values);
   const file = typeof values.config === 'string' ? values.config : undefined;
   return file === undefined ? { flags } : { file, flags };
 }
@@ -216,22 +196,14 @@ async function analyze(args: string[]): Promise<void> {
       fps: { type: 'string' },
       'overlay-height': { type: 'string' },
       config: { type: 'string' },
-      model: { type: 'string' },
-      device: { type: 'string' },
-      'max-batch': { type: 'string' },
-      'intra-op-threads': { type: 'string' },
+      ...flagOptions('analyze'),
     },
     allowPositionals: true,
     strict: true,
   });
   const input = positionals[0];
   if (positionals.length !== 1 || input === undefined) throw new AvlocError('CONFIG_INVALID', `analyze needs exactly one input file or URL\n\n${USAGE}`);
-  const flags: Record<string, unknown> = {};
-  const num = (v: string) => (Number.isFinite(Number(v)) && v.trim() !== '' ? Number(v) : v);
-  if (values.model !== undefined) setPath(flags, 'model.dir', values.model);
-  if (values.device !== undefined) setPath(flags, 'model.device', values.device);
-  if (values['max-batch'] !== undefined) setPath(flags, 'pipeline.maxBatch', num(values['max-batch']));
-  if (values['intra-op-threads'] !== undefined) setPath(flags, 'model.intraOpThreads', num(values['intra-op-threads']));
+  const flags = flagOverrides('analyze', values);
   const config = loadConfig(values.config === undefined ? { flags } : { file: values.config, flags });
   const positive = (name: string, v: string | undefined): number | null => {
     if (v === undefined) return null;
