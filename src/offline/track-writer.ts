@@ -2,7 +2,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { AvlocError } from '../errors.ts';
 import type { FrameResult, StreamCounters } from '../pipeline/types.ts';
-import { toSource } from '../publish/hub.ts';
+import { toSource } from '../publish/hub/heatmap-source.ts';
 import { assembleHeatmap, encodeHeatmapJson } from '../wire/protocol.ts';
 
 /**

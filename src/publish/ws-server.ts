@@ -16,7 +16,8 @@ import { AvlocError, describeError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { createLogger } from '../log.ts';
 import { nowMs } from '../pipeline/types.ts';
-import type { Hub, HubClient } from './hub.ts';
+import type { Hub } from './hub.ts';
+import type { HubClient } from './hub/session.ts';
 import { PROTOCOL_VERSION, parseClientMessage } from '../wire/protocol.ts';
 import type { ModelInfo } from '../wire/protocol.ts';
 

@@ -6,7 +6,8 @@ import { decodeEventMessage, decodeHeatmapMessage, encodeEventMessage, encodeHea
 import { RemoteStreams, type RemoteHub } from '../../src/cluster/remote-streams.ts';
 import { createLogger } from '../../src/log.ts';
 import type { StreamEvent } from '../../src/publish/hub-events.ts';
-import { Hub, type HubSocket } from '../../src/publish/hub.ts';
+import { Hub } from '../../src/publish/hub.ts';
+import type { HubSocket } from '../../src/publish/hub/session.ts';
 import { AvlocMetrics } from '../../src/publish/metrics.ts';
 import type { HeatmapSource, StreamSummary } from '../../src/wire/protocol.ts';
 

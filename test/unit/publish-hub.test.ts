@@ -2,8 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLogger } from '../../src/log.ts';
 import type { FrameResult } from '../../src/pipeline/types.ts';
-import { Hub, MAX_NAMED_STREAMS } from '../../src/publish/hub.ts';
-import type { HubSocket } from '../../src/publish/hub.ts';
+import { Hub } from '../../src/publish/hub.ts';
+import { MAX_NAMED_STREAMS } from '../../src/publish/hub/session.ts';
+import type { HubSocket } from '../../src/publish/hub/session.ts';
 import { decodeHeatmapBinary } from '../../src/wire/protocol.ts';
 
 /** A socket whose buffer level the test sets by hand; it keeps every fragment it is given. */
