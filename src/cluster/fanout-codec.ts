@@ -1,8 +1,8 @@
 /**
  * What nodes send each other over pub/sub.
  *
- * A heatmap travels in the WebSocket binary format itself (src/wire/protocol.ts: header, float32
- * grid, optional JPEG), behind a small envelope naming the node that sent it:
+ * A heatmap travels in the WebSocket binary format itself (src/wire/protocol/heatmap-binary.ts:
+ * header, float32 grid, optional JPEG), behind a small envelope naming the node that sent it:
  *
  *   0  4  magic "AVLC"        4  1  envelope version = 1      5  1  N = node id length (bytes)
  *   6  N  node id (UTF-8)     6+N   a binary heatmap message (its per-send prefix zeroed)
