@@ -1,6 +1,7 @@
 import { filter, map, merge, switchMap, take, type Observable } from 'rxjs';
 import type { ModelCard } from '../inference/model-card.ts';
-import type { Decoder, StreamInfo } from '../media/decoder.ts';
+import type { Decoder } from '../media/decoder.ts';
+import type { StreamInfo } from '../media/decoder/events.ts';
 import { avSync, type MediaEvent } from '../pipeline/av-sync.ts';
 import type { StreamCounterRegistry } from '../pipeline/counters.ts';
 import type { AvWindow } from '../pipeline/types.ts';

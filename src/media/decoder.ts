@@ -1,101 +1,19 @@
 import type { Readable } from 'node:stream';
 import { Subject, type Observable } from 'rxjs';
 import { AvlocError, describeError } from '../errors.ts';
-import type { Source } from './source.ts';
 import { createLogger, type Logger } from '../log.ts';
-import { nowMs, type AudioChunk, type VideoFrame } from '../pipeline/types.ts';
-import { buildDecoderArgs, FD_AUDIO, FD_JPEG, FD_RGB } from './decoder-args.ts';
+import type { AudioChunk, VideoFrame } from '../pipeline/types.ts';
+import { buildDecoderArgs } from './decoder-args.ts';
 import { resolveFfmpeg } from './ffmpeg-path.ts';
-import { FixedChunker } from './fixed-chunker.ts';
-import { FrameJoiner, type JoinedFrame } from './frame-joiner.ts';
-import { JpegSplitter } from './jpeg-splitter.ts';
-import { PreviewRate } from './preview-rate.ts';
-import { isShowinfoLine, parseShowinfoLine, ShowinfoClock } from './showinfo-parser.ts';
-import { classifyFailure, InputStreamsParser, type InputStreams } from './stream-info.ts';
+import { classifyFailure, type InputStreams } from './stream-info.ts';
 import { SupervisedProcess } from './supervised-process.ts';
+import { isShowinfoLine } from './showinfo-parser.ts';
+import type { DecoderCounters, DecoderEndReason, DecoderEvent, StreamInfo } from './decoder/events.ts';
+import { DEFAULT_RESTART, type DecoderOptions, type RestartPolicy } from './decoder/options.ts';
+import { RunReader, type RunSink } from './decoder/run-reader.ts';
+import { Timeline } from './decoder/timeline.ts';
 
-/**
- * One ffmpeg child per Source, turned into frames$ (rgb24 at the model size, with pts and optional
- * JPEG preview) and audio$ (f32le mono at the model rate, in chunks of `audioChunkMs`).
- *
- * Timeline: within one ffmpeg run, video pts come from showinfo and audio sample i is at i / rate,
- * both on ffmpeg's origin (input start time = 0). A live source whose ffmpeg dies is restarted with
- * exponential backoff; the new run's timeline is shifted to start where the previous one ended
- * (max of last frame pts + one frame period and the end of the audio), and the audio gap up to
- * there is filled with silence, so pts stay monotonic and audio stays contiguous across restarts.
- * captureAtMs = pts + the smallest (arrival − pts) seen in the run, so it never lies in the future;
- * it is re-anchored in every run (the restart gap is not media time).
- *
- * Subjects are hot: subscribe before start(). Errors are reported on events$, never as Observable
- * errors, so one broken stream cannot tear down a merged pipeline; all three complete when the
- * decoder stops (end of file, fatal error, close()).
- */
-export interface StreamInfo extends InputStreams {
-  /** Whether audio$ carries the source's audio (false: no audio track, or it could not be used). */
-  readonly audioDecoded: boolean;
-}
-
-export type DecoderEvent =
-  | { readonly type: 'info'; readonly streamId: string; readonly info: StreamInfo }
-  | { readonly type: 'restart'; readonly streamId: string; readonly attempt: number; readonly delayMs: number; readonly reason: string }
-  /** The first frame after a restart: the stream is flowing again. */
-  | { readonly type: 'resumed'; readonly streamId: string; readonly restarts: number }
-  | { readonly type: 'error'; readonly streamId: string; readonly error: AvlocError; readonly fatal: boolean }
-  | { readonly type: 'ended'; readonly streamId: string; readonly reason: DecoderEndReason };
-
-export type DecoderEndReason = 'eof' | 'closed' | 'failed';
-
-export interface DecoderCounters {
-  frames: number;
-  audioSamples: number;
-  /** ffmpeg runs started after a failure (not counting the rerun that drops a missing audio track). */
-  restarts: number;
-  /** Frames or previews lost because a pipe ran ahead of the others (see FrameJoiner). */
-  joinDropped: number;
-  /** Preview JPEGs discarded as corrupt or oversized. */
-  jpegDropped: number;
-  /** Frames whose pts was not after the previous one and had to be nudged forward. */
-  ptsFixed: number;
-  /** Silence samples inserted to keep audio contiguous across restarts. */
-  silencePadded: number;
-}
-
-export interface RestartPolicy {
-  /** Consecutive failed runs tolerated before giving up (a run that produced frames resets it). */
-  readonly maxAttempts: number;
-  readonly baseDelayMs: number;
-  readonly maxDelayMs: number;
-}
-
-export interface DecoderOptions {
-  readonly source: Pick<Source, 'id' | 'ffmpegInput' | 'live'>;
-  /** Model input size (model.json visual.width/height). */
-  readonly width: number;
-  readonly height: number;
-  /** Model audio rate (model.json audio.sampleRate). */
-  readonly sampleRate: number;
-  /** JPEG previews at this height (aspect kept); omit or null for none. */
-  readonly previewHeight?: number | null;
-  readonly previewQuality?: number;
-  /** At most this many previews per second (live); omit for a preview with every frame. */
-  readonly previewFps?: number;
-  /** Deliver only the first frame of each 1/N s slot (offline `--fps N`, live pipeline.maxFpsPerStream; see decoder-args). */
-  readonly selectFps?: number;
-  /** Audio chunk length (default 20 ms). */
-  readonly audioChunkMs?: number;
-  readonly ffmpegPath?: string;
-  readonly logger?: Logger;
-  /** Time for ffmpeg to open the input and produce its first byte (default 15 s live, 10 s file). */
-  readonly startTimeoutMs?: number;
-  /** Restarts apply to live sources only; a file that ends or fails is done. */
-  readonly restart?: Partial<RestartPolicy>;
-  readonly killGraceMs?: number;
-}
-
-const DEFAULT_RESTART: RestartPolicy = { maxAttempts: 5, baseDelayMs: 250, maxDelayMs: 5000 };
-/** Never pad more than this much silence at a restart (a bogus end time must not allocate GBs). */
-const MAX_PAD_MS = 2000;
-
+/** What one ffmpeg run came to, for runLoop to decide what comes next. */
 interface RunResult {
   readonly frames: number;
   readonly failure: ReturnType<typeof classifyFailure> | null;
@@ -106,6 +24,19 @@ interface RunResult {
   readonly input: InputStreams;
 }
 
+/**
+ * One ffmpeg child per Source, turned into frames$ (rgb24 at the model size, with pts and optional
+ * JPEG preview) and audio$ (f32le mono at the model rate, in chunks of `audioChunkMs`).
+ *
+ * This file supervises the runs: it starts ffmpeg, decides after each exit whether to run again
+ * (video only, after a live source's failure with exponential backoff) or stop, and owns the
+ * subjects. One run's pipes are read by decoder/run-reader.ts; pts and audio stay continuous
+ * across restarts on decoder/timeline.ts; decoder/events.ts and decoder/options.ts hold the types.
+ *
+ * Subjects are hot: subscribe before start(). Errors are reported on events$, never as Observable
+ * errors, so one broken stream cannot tear down a merged pipeline; all three complete when the
+ * decoder stops (end of file, fatal error, close()).
+ */
 export class Decoder {
   readonly frames$: Observable<VideoFrame>;
   readonly audio$: Observable<AudioChunk>;
@@ -135,12 +66,10 @@ export class Decoder {
   /** Offline backpressure (pause/resume): the output pipes of the current run, and whether they are held. */
   private mediaPipes: Readable[] = [];
   private paused = false;
-  // Timeline across runs.
-  private runOffsetMs = 0;
-  private lastPtsMs = -Infinity;
-  private framePeriodMs = 40;
-  /** Samples emitted on the continuous audio timeline (sample i is at i / rate ms from 0). */
-  private audioSamplesOut = 0;
+  /** pts and audio samples across runs. */
+  private readonly timeline: Timeline;
+  /** Where each run's reader delivers (see decoder/run-reader.ts). */
+  private readonly sink: RunSink;
 
   constructor(options: DecoderOptions) {
     this.opts = options;
@@ -153,6 +82,22 @@ export class Decoder {
     this.done = new Promise((resolve) => {
       this.resolveDone = resolve;
     });
+    this.timeline = new Timeline(options.sampleRate);
+    this.sink = {
+      streamId: this.id,
+      counters: this.counters,
+      timeline: this.timeline,
+      closed: () => this.closed,
+      info: (info) => {
+        const first = this.info === null;
+        this.info = info;
+        if (first) this.events.next({ type: 'info', streamId: this.id, info });
+        this.log.info('input', { stream: this.id, ...info });
+      },
+      frame: (frame) => this.frames.next(frame),
+      audio: (chunk) => this.audio.next(chunk),
+      resumed: () => this.events.next({ type: 'resumed', streamId: this.id, restarts: this.counters.restarts }),
+    };
     if (!(options.width > 0 && options.height > 0 && options.sampleRate > 0)) {
       throw new AvlocError('CONFIG_INVALID', `decoder needs a positive size and rate, got ${options.width}x${options.height} @ ${options.sampleRate} Hz`);
     }
@@ -273,90 +218,21 @@ export class Decoder {
       ...(this.opts.selectFps !== undefined ? { selectFps: this.opts.selectFps } : {}),
       ...(this.opts.previewFps !== undefined ? { previewFps: this.opts.previewFps } : {}),
     });
-    // Continue the timeline where the previous run ended (see the class comment).
-    if (this.lastPtsMs > -Infinity || this.audioSamplesOut > 0) {
-      const audioEndMs = (this.audioSamplesOut * 1000) / sampleRate;
-      const videoEndMs = this.lastPtsMs + this.framePeriodMs;
-      const startSample = Math.ceil((Math.max(audioEndMs, videoEndMs) * sampleRate) / 1000);
-      this.runOffsetMs = (startSample * 1000) / sampleRate;
-      if (withAudio) this.padSilence(startSample);
-      else this.audioSamplesOut = startSample;
-    }
-    const runOffsetMs = this.runOffsetMs;
-    const runSampleBase = this.audioSamplesOut;
-
-    const input = new InputStreamsParser();
-    const clock = new ShowinfoClock();
-    const joiner = new FrameJoiner(previewHeight !== null);
-    const previewRate = previewHeight !== null && this.opts.previewFps !== undefined ? new PreviewRate(this.opts.previewFps) : null;
-    let frames = 0;
-    let anchor: { wall: number; pts: number } | null = null;
-
-    let announced = false;
-    let runSamples = 0;
-    // Stream info goes out before the first frame or audio chunk of a run, always: consumers
-    // (av-sync) wait for it to know whether there is audio. Normally the "Stream mapping:" line
-    // triggers it; the calls in emit/emitAudio only cover an ffmpeg whose log we failed to read.
-    const announce = () => {
-      if (announced) return;
-      announced = true;
-      const s = input.snapshot();
-      if (s.fps && s.fps > 0 && s.fps < 1000) this.framePeriodMs = 1000 / s.fps;
-      const first = this.info === null;
-      this.info = { ...s, hasVideo: s.hasVideo || frames > 0, audioDecoded: withAudio && (s.hasAudio || runSamples > 0) };
-      if (first) this.events.next({ type: 'info', streamId: this.id, info: this.info });
-      this.log.info('input', { stream: this.id, ...this.info });
-    };
-    const emit = (jf: JoinedFrame) => {
-      if (this.closed) return;
-      announce();
-      let pts = jf.ptsMs === null ? this.lastPtsMs + this.framePeriodMs : runOffsetMs + jf.ptsMs;
-      if (!(pts > this.lastPtsMs)) {
-        this.counters.ptsFixed++;
-        pts = this.lastPtsMs + 0.001;
-      }
-      if (this.lastPtsMs > -Infinity && frames > 0) {
-        const d = pts - this.lastPtsMs;
-        if (d > 0 && d < 1000) this.framePeriodMs = d;
-      }
-      this.lastPtsMs = pts;
-      const decodedAtMs = nowMs();
-      // Capture time = pts + the smallest (arrival − pts) seen in this run. The first frame usually
-      // arrives late (probing, the server's GOP cache sent as a burst), so anchoring on it alone put
-      // capture times in the future; the earliest-arriving frame is the best estimate of real time.
-      if (anchor && decodedAtMs - pts < anchor.wall - anchor.pts) anchor = { wall: decodedAtMs, pts };
-      if (!anchor) {
-        anchor = { wall: decodedAtMs, pts };
-        if (this.counters.restarts > 0) this.events.next({ type: 'resumed', streamId: this.id, restarts: this.counters.restarts });
-      }
-      frames++;
-      const frame: VideoFrame = {
-        streamId: this.id,
-        index: this.counters.frames++,
-        ptsMs: pts,
-        decodedAtMs,
-        captureAtMs: anchor.wall + (pts - anchor.pts),
-        width,
-        height,
-        rgb: jf.rgb,
-        ...(jf.jpeg ? { jpeg: jf.jpeg } : {}),
-      };
-      this.frames.next(frame);
-    };
-    const emitAll = (list: JoinedFrame[]) => {
-      for (const f of list) emit(f);
-      this.counters.joinDropped = joiner.dropped;
-    };
-
-    const onLine = (line: string) => {
-      if (isShowinfoLine(line)) {
-        const ev = parseShowinfoLine(line);
-        const t = ev ? clock.push(ev) : undefined;
-        if (t) emitAll(joiner.pushPts(t.ms, previewRate ? previewRate.select(t.seconds) : true));
-        return;
-      }
-      if (input.push(line)) announce();
-    };
+    // Continue the timeline where the previous run ended, the audio gap filled with silence.
+    this.timeline.startRun(withAudio, (ptsMs, samples) => {
+      this.audio.next({ streamId: this.id, ptsMs, sampleRate, samples: new Float32Array(samples) });
+      this.counters.silencePadded += samples;
+      this.counters.audioSamples += samples;
+    });
+    const reader = new RunReader(this.sink, {
+      width,
+      height,
+      sampleRate,
+      withAudio,
+      previewHeight,
+      previewFps: this.opts.previewFps,
+      audioChunkMs: this.opts.audioChunkMs ?? 20,
+    });
 
     const proc = new SupervisedProcess({
       command: ffmpeg,
@@ -365,7 +241,7 @@ export class Decoder {
       logger: this.log.child(`ffmpeg:${this.id}`),
       startTimeoutMs: this.opts.startTimeoutMs ?? (this.opts.source.live ? 15_000 : 10_000),
       ...(this.opts.killGraceMs !== undefined ? { killGraceMs: this.opts.killGraceMs } : {}),
-      onStderrLine: onLine,
+      onStderrLine: reader.onLine,
       // When the CPU is short, decoding should yield to inference and to the event loop: a decoder
       // that falls behind is cut off by the bounded RTMP relay and rejoins live, whereas starved
       // inference makes every stream's heatmaps late.
@@ -375,36 +251,7 @@ export class Decoder {
     });
     this.proc = proc;
 
-    const rgb = new FixedChunker(width * height * 3);
-    proc.pipe(FD_RGB).on('data', (b: Buffer) => emitAll(rgb.push(b).flatMap((f) => joiner.pushRgb(f))));
-    if (previewHeight !== null) {
-      const jpegs = new JpegSplitter();
-      proc.pipe(FD_JPEG).on('data', (b: Buffer) => {
-        emitAll(jpegs.push(b).flatMap((j) => joiner.pushJpeg(j)));
-        this.counters.jpegDropped = jpegs.dropped;
-      });
-    }
-    const chunkSamples = Math.max(1, Math.round(((this.opts.audioChunkMs ?? 20) * sampleRate) / 1000));
-    const pcm = new FixedChunker(chunkSamples * 4);
-    const emitAudio = (bytes: Uint8Array) => {
-      if (this.closed || bytes.length < 4) return;
-      announce();
-      const n = bytes.length >> 2;
-      // Fresh, 4-byte aligned buffers from FixedChunker, so the view needs no copy.
-      const samples = new Float32Array(bytes.buffer, bytes.byteOffset, n);
-      const first = runSampleBase + runSamples;
-      runSamples += n;
-      this.audioSamplesOut = runSampleBase + runSamples;
-      this.counters.audioSamples += n;
-      this.audio.next({ streamId: this.id, ptsMs: (first * 1000) / sampleRate, sampleRate, samples });
-    };
-    if (withAudio) {
-      proc.pipe(FD_AUDIO).on('data', (b: Buffer) => {
-        for (const c of pcm.push(b)) emitAudio(c);
-      });
-    }
-
-    this.mediaPipes = [proc.pipe(FD_RGB), ...(withAudio ? [proc.pipe(FD_AUDIO)] : []), ...(previewHeight !== null ? [proc.pipe(FD_JPEG)] : [])];
+    this.mediaPipes = reader.attach(proc);
     if (this.paused) for (const p of this.mediaPipes) p.pause();
 
     let startError: unknown = null;
@@ -416,39 +263,20 @@ export class Decoder {
     const exit = await proc.exited;
     if (startError instanceof AvlocError && startError.code === 'FFMPEG_EXITED' && exit.code === 0) startError = null;
     // Drain what the pipes still held: the last frames, the audio tail.
-    emitAll(joiner.flush());
-    if (withAudio) {
-      const tail = pcm.flush();
-      emitAudio(tail.slice(0, tail.length - (tail.length % 4)));
-    }
+    reader.drain();
     this.proc = null;
     this.mediaPipes = [];
     const lines = proc.stderrLines();
     const failed = exit.code !== 0 || startError !== null;
     return {
-      frames,
-      failure: failed ? classifyFailure(lines, input.snapshot(), input.opened) : null,
+      frames: reader.frames,
+      failure: failed ? classifyFailure(lines, reader.input.snapshot(), reader.input.opened) : null,
       exitCode: exit.code,
       signal: exit.signal,
       startError,
       tail: proc.stderrTail(6),
-      input: input.snapshot(),
+      input: reader.input.snapshot(),
     };
-  }
-
-  private padSilence(untilSample: number): void {
-    const gap = untilSample - this.audioSamplesOut;
-    const max = Math.round((MAX_PAD_MS * this.opts.sampleRate) / 1000);
-    if (gap <= 0) return;
-    if (gap > max) {
-      this.audioSamplesOut = untilSample; // leave a hole rather than allocate a huge buffer
-      return;
-    }
-    const { sampleRate } = this.opts;
-    this.audio.next({ streamId: this.id, ptsMs: (this.audioSamplesOut * 1000) / sampleRate, sampleRate, samples: new Float32Array(gap) });
-    this.counters.silencePadded += gap;
-    this.counters.audioSamples += gap;
-    this.audioSamplesOut = untilSample;
   }
 
   private finish(reason: DecoderEndReason, error?: AvlocError): void {

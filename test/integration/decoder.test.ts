@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { createLogger } from '../../src/log.ts';
-import { Decoder, type DecoderEvent, type DecoderOptions } from '../../src/media/decoder.ts';
+import { Decoder } from '../../src/media/decoder.ts';
+import type { DecoderEvent } from '../../src/media/decoder/events.ts';
+import type { DecoderOptions } from '../../src/media/decoder/options.ts';
 import { resolveFfmpeg } from '../../src/media/ffmpeg-path.ts';
 import type { AudioChunk, VideoFrame } from '../../src/pipeline/types.ts';
 
