@@ -1,11 +1,15 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { createRequire } from 'node:module';
 import net from 'node:net';
 import { Subject, type Observable } from 'rxjs';
 import { AvlocError, describeError } from '../errors.ts';
 import { createLogger, type Logger } from '../log.ts';
-import { nowMs } from '../pipeline/types.ts';
 import type { Ingest, Source, SourceEvent, StreamClaims } from '../media/source.ts';
+import { admitLater } from './rtmp/admission.ts';
+import { ConnectionGuard } from './rtmp/connection-guard.ts';
+import { MediaHold } from './rtmp/media-hold.ts';
+import { kick, loadNms, queryParam, routeNmsLogs, type NmsContext, type NmsInstance, type NmsSession } from './rtmp/nms.ts';
+import { boundParser } from './rtmp/parser-bounds.ts';
+import { Publishers } from './rtmp/publishers.ts';
+import { DecoderRelay } from './rtmp/relay.ts';
 
 /**
  * RTMP publishers (OBS, ffmpeg, phones) through an embedded node-media-server 4.4.3.
@@ -24,6 +28,12 @@ import type { Ingest, Source, SourceEvent, StreamClaims } from '../media/source.
  * app `live` is accepted; a second publisher for a live id is refused (NMS ends its connection).
  * Playing is for the service's own decoders only: their URL carries a per-process key
  * (`?key=`) that an outside player does not have.
+ *
+ * This file is the listener and the verdicts on NMS's publish and play events; the parts are
+ * under rtmp/: NMS's surface (nms.ts), the per-connection guard and handshake budget
+ * (connection-guard.ts), the parser's allocation caps (parser-bounds.ts), the media gate and hold
+ * (media-hold.ts), token and claim admission (admission.ts), the live publishers and their Sources
+ * (publishers.ts), the relay to our decoders (relay.ts).
  */
 export interface RtmpIngestOptions {
   /** TCP port (default 1935; 0 picks a free one, see `port` after start()). */
@@ -53,7 +63,8 @@ export interface RtmpIngestOptions {
   /**
    * Asked with the publish URL's `?token=` (OBS: stream key `ID?token=T`) before anything is
    * started for the publisher; a reason refuses it. While it runs, the publisher's first media
-   * messages wait in a small bounded buffer (PENDING_LIMITS) and are replayed once it is accepted.
+   * messages wait in a small bounded buffer (rtmp/media-hold.ts PENDING_LIMITS) and are replayed
+   * once it is accepted.
    */
   readonly authorize?: (id: string, token: string | undefined) => Promise<string | null>;
   /**
@@ -65,84 +76,7 @@ export interface RtmpIngestOptions {
   readonly logger?: Logger;
 }
 
-/** The parts of an NMS session we touch (it is untyped JavaScript). */
-interface NmsSession {
-  readonly id: string;
-  readonly ip: string;
-  readonly streamApp: string;
-  readonly streamName: string;
-  readonly streamPath: string;
-  readonly isPublisher: boolean;
-  readonly socket?: net.Socket;
-  /** The session's RTMP parser: every media message it decodes goes to onPacketCallback. */
-  readonly rtmp?: NmsParser;
-  /** Writes one message to this session's socket (NMS ignores backpressure here). */
-  sendBuffer(buffer: Buffer): void;
-  close(): void;
-}
-
-interface NmsBroadcast {
-  publisher: NmsSession | null;
-  subscribers: Map<string, NmsSession>;
-  publishGraceMs: number;
-}
-
-/** The parts of NMS's RTMP chunk parser (protocol/rtmp.js) that bound what a peer can allocate. */
-interface NmsParser {
-  onPacketCallback: (packet: unknown) => void;
-  /** Reads a chunk header; registers its chunk stream in inPackets. */
-  packetParse: () => void;
-  /** Allocates the message buffer the header announced (up to 16 MiB, before any payload arrives). */
-  packetAlloc: () => void;
-  readonly inPackets: Map<number, unknown>;
-  readonly parserPacket: { readonly header: { readonly length: number } };
-}
-
-/**
- * What a peer may make the parser allocate. A chunk header of a dozen bytes announces a message of
- * up to 16 MiB, which NMS allocates at once, per chunk stream: a few KB of headers could reserve
- * gigabytes. Until a connection is an accepted publisher its messages are commands (connect,
- * publish, play: well under 64 KiB); a publisher's video messages are frames (a 4K keyframe is a
- * few MB).
- */
-export const RTMP_LIMITS = { chunkStreams: 64, messageBytesBeforePublish: 64 * 1024, messageBytes: 8 * 1024 * 1024 } as const;
-
-/**
- * What a connection that is not yet publishing or playing may hold: RTMP's handshake is 3 KiB and
- * its connect / createStream / publish commands well under 1 KiB each, so a peer past the byte
- * budget is not a client. At most `perAddress` such connections from one address and `total` in
- * all: a flood of connections that never get anywhere cannot stall accept or hold memory. 32, not
- * fewer: the service's own decoders connect from loopback too, several at once when streams start.
- */
-export const HANDSHAKE_LIMITS = { bytes: 256 * 1024, perAddress: 32, total: 128 } as const;
-
-/** Media a publisher may send while its token is being checked (metadata, sequence headers, a keyframe). */
-export const PENDING_LIMITS = { packets: 256, bytes: 8 * 1024 * 1024 } as const;
-
-interface NmsContext {
-  sessions: Map<string, NmsSession>;
-  broadcasts: Map<string, NmsBroadcast>;
-  eventEmitter: import('node:events').EventEmitter;
-}
-
-interface NmsInstance {
-  rtmpServer: { handleRequest(socket: net.Socket): void };
-  stop(): Promise<void>;
-}
-
-interface NmsLogger {
-  level: string;
-  log(message: string, level?: string): void;
-}
-
-interface Publisher {
-  readonly source: Source;
-  readonly session: NmsSession;
-  closedBy: string | null;
-}
-
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-const require = createRequire(import.meta.url);
 let activeIngest: RtmpIngest | null = null;
 
 export class RtmpIngest implements Ingest {
@@ -150,7 +84,10 @@ export class RtmpIngest implements Ingest {
   private readonly events = new Subject<SourceEvent>();
   private readonly opts: Required<Omit<RtmpIngestOptions, 'logger' | 'admit' | 'authorize' | 'claims'>> & Pick<RtmpIngestOptions, 'admit' | 'authorize' | 'claims'>;
   private readonly log: Logger;
-  private readonly publishers = new Map<string, Publisher>();
+  private readonly publishers: Publishers;
+  private readonly guard: ConnectionGuard;
+  private readonly hold = new MediaHold();
+  private readonly relay: DecoderRelay;
   private server: net.Server | null = null;
   private nms: NmsInstance | null = null;
   private ctx: NmsContext | null = null;
@@ -162,28 +99,15 @@ export class RtmpIngest implements Ingest {
   private readonly listeners: Array<[string, (s: NmsSession) => void]> = [];
   /** Sessions we refused: NMS may still run its own publish steps for them, which we ignore. */
   private readonly refused = new WeakSet<object>();
-  /** Publishers whose token is being checked, with the media they sent meanwhile. */
-  private readonly pending = new WeakMap<object, { packets: unknown[]; bytes: number }>();
-  /** The key our own decoders play with; an outside player is refused (see onPrePlay). */
-  private readonly playKey = randomBytes(18).toString('base64url');
-  /** Connections closed because NMS threw while parsing their bytes. */
-  badConnections = 0;
-  /** Sockets whose session got as far as publish or play (the handshake deadline spares them). */
-  private readonly started = new WeakSet<net.Socket>();
-  private readonly uncounters = new WeakMap<net.Socket, () => void>();
-  /** Players cut off because more than relayLimitBytes waited for them (see boundRelay). */
-  relayOverflows = 0;
-  /** Connections refused or closed before they publish or play: HANDSHAKE_LIMITS, or over PENDING_LIMITS while a token is checked. */
-  handshakeRefusals = 0;
-  /** Connections not yet publishing or playing, by remote address. */
-  private readonly handshaking = new Map<string, number>();
-  private handshakingTotal = 0;
 
   constructor(options: RtmpIngestOptions = {}) {
     this.opts = { port: options.port ?? 1935, host: options.host ?? '0.0.0.0', app: options.app ?? 'live', idleTimeoutMs: options.idleTimeoutMs ?? 30_000, handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000, relayLimitBytes: options.relayLimitBytes ?? 4 * 1024 * 1024, admit: options.admit, authorize: options.authorize, claims: options.claims };
     this.log = options.logger ?? createLogger('rtmp');
     this.nmsLog = this.log.child('nms');
     this.events$ = this.events.asObservable();
+    this.publishers = new Publishers(this.log, () => this.ctx?.broadcasts, (id, reason) => this.events.next({ type: 'ended', id, reason }));
+    this.guard = new ConnectionGuard(this.log, this.opts.handshakeTimeoutMs);
+    this.relay = new DecoderRelay(this.log, this.opts.relayLimitBytes);
   }
 
   /** The port actually listened on (after start()). */
@@ -191,9 +115,24 @@ export class RtmpIngest implements Ingest {
     return this.boundPort;
   }
 
+  /** Connections closed because NMS threw while parsing their bytes. */
+  get badConnections(): number {
+    return this.guard.badConnections;
+  }
+
+  /** Players cut off because more than relayLimitBytes waited for them (see rtmp/relay.ts). */
+  get relayOverflows(): number {
+    return this.relay.overflows;
+  }
+
+  /** Connections refused or closed before they publish or play: HANDSHAKE_LIMITS, or over PENDING_LIMITS while a token is checked. */
+  get handshakeRefusals(): number {
+    return this.guard.handshakeRefusals;
+  }
+
   /** The sources now publishing. */
   sources(): Source[] {
-    return [...this.publishers.values()].map((p) => p.source);
+    return this.publishers.sources();
   }
 
   async start(): Promise<void> {
@@ -202,11 +141,11 @@ export class RtmpIngest implements Ingest {
     activeIngest = this;
     this.state = 'starting';
     try {
-      routeNmsLogs();
-      const NodeMediaServer = require('node-media-server') as new (config: object) => NmsInstance;
+      routeNmsLogs(() => activeIngest?.nmsLog);
       // No ports in NMS's config: it opens no listener of its own (see the class comment).
-      this.nms = new NodeMediaServer({ bind: this.opts.host, rtmp: {}, webadmin: { enable: false } });
-      this.ctx = require('node-media-server/src/core/context.js') as NmsContext;
+      const { nms, ctx } = loadNms(this.opts.host);
+      this.nms = nms;
+      this.ctx = ctx;
       this.on('prePublish', this.onPrePublish);
       this.on('postPublish', this.onPostPublish);
       this.on('prePlay', this.onPrePlay);
@@ -238,7 +177,7 @@ export class RtmpIngest implements Ingest {
     if (this.closing) return this.closing;
     this.state = 'closed';
     this.closing = (async () => {
-      for (const [id, p] of [...this.publishers]) this.endPublisher(id, p, 'ingest closed');
+      for (const [id, p] of this.publishers.all()) this.publishers.end(id, p, 'ingest closed');
       const server = this.server;
       this.server = null;
       // server.close() only calls back once every connection is gone, so stop accepting first,
@@ -269,68 +208,9 @@ export class RtmpIngest implements Ingest {
       socket.destroy();
       return;
     }
-    const address = socket.remoteAddress ?? '?';
-    const fromHere = this.handshaking.get(address) ?? 0;
-    if (fromHere >= HANDSHAKE_LIMITS.perAddress || this.handshakingTotal >= HANDSHAKE_LIMITS.total) {
-      this.handshakeRefusals++;
-      if (this.handshakeRefusals % 100 === 1) {
-        this.log.warn('refusing RTMP connections: too many not yet publishing or playing', { remote: address, fromAddress: fromHere, total: this.handshakingTotal, refused: this.handshakeRefusals });
-      }
-      socket.destroy();
-      return;
-    }
-    this.handshaking.set(address, fromHere + 1);
-    this.handshakingTotal++;
-    let counted = true;
-    // Leaves the handshake count when it publishes or plays (started), or closes first.
-    const uncount = (): void => {
-      if (!counted) return;
-      counted = false;
-      this.handshakingTotal--;
-      const n = (this.handshaking.get(address) ?? 1) - 1;
-      if (n <= 0) this.handshaking.delete(address);
-      else this.handshaking.set(address, n);
-    };
-    this.uncounters.set(socket, uncount);
-    socket.once('close', uncount);
-    let received = 0;
-    // NMS parses inside its socket 'data' listener without a try/catch; a throw there (garbage
-    // that gets past the handshake) would be an uncaught exception. Guard that listener.
-    const on = socket.on.bind(socket);
-    const guarded = (event: string | symbol, listener: (...args: never[]) => void): net.Socket => {
-      if (event !== 'data') return on(event as 'data', listener as (b: Buffer) => void);
-      return on('data', (data: Buffer) => {
-        if (counted) {
-          received += data.length;
-          if (received > HANDSHAKE_LIMITS.bytes) {
-            this.handshakeRefusals++;
-            this.log.warn('closing RTMP connection that sent too much before publishing or playing', { remote: `${socket.remoteAddress}:${socket.remotePort}`, bytes: received });
-            socket.destroy();
-            return;
-          }
-        }
-        try {
-          (listener as (b: Buffer) => void)(data);
-        } catch (err) {
-          this.badConnections++;
-          this.log.warn('closing RTMP connection that sent bytes we cannot parse', { remote: `${socket.remoteAddress}:${socket.remotePort}`, error: describeError(err) });
-          socket.destroy();
-        }
-      });
-    };
-    socket.on = guarded as typeof socket.on;
-    socket.setNoDelay(true);
-    const deadline = setTimeout(() => {
-      if (this.started.has(socket)) return;
-      this.log.warn('closing RTMP connection that did not publish or play in time', {
-        remote: `${socket.remoteAddress}:${socket.remotePort}`, ms: this.opts.handshakeTimeoutMs,
-      });
-      socket.destroy();
-    }, this.opts.handshakeTimeoutMs);
-    deadline.unref();
-    socket.once('close', () => clearTimeout(deadline));
+    if (!this.guard.admit(socket)) return;
     socket.setTimeout(this.opts.idleTimeoutMs, () => {
-      const p = [...this.publishers.values()].find((x) => x.session.socket === socket);
+      const p = this.publishers.bySocket(socket);
       if (p) p.closedBy ??= `publisher idle for ${this.opts.idleTimeoutMs} ms`;
       this.log.warn('closing idle RTMP connection', { remote: `${socket.remoteAddress}:${socket.remotePort}`, publisher: p?.source.id ?? null });
       socket.destroy();
@@ -344,38 +224,29 @@ export class RtmpIngest implements Ingest {
     }
   }
 
-  /**
-   * Caps chunk streams and announced message sizes (RTMP_LIMITS) before NMS allocates for them.
-   * A violation throws inside NMS's parse, which the guarded 'data' listener turns into closing
-   * this connection (counted in badConnections); nothing else is affected.
-   */
+  /** Caps what the new connection's parser may allocate (rtmp/parser-bounds.ts). */
   private boundParser(socket: net.Socket): void {
     let session: NmsSession | undefined;
     for (const s of this.ctx?.sessions.values() ?? []) if (s.socket === socket) session = s;
-    const parser = session?.rtmp;
-    if (!session || !parser) return;
-    const parse = parser.packetParse.bind(parser);
-    const alloc = parser.packetAlloc.bind(parser);
-    parser.packetParse = (): void => {
-      parse();
-      if (parser.inPackets.size > RTMP_LIMITS.chunkStreams) throw new Error(`more than ${RTMP_LIMITS.chunkStreams} RTMP chunk streams`);
-    };
-    parser.packetAlloc = (): void => {
-      const announced = parser.parserPacket.header.length;
-      const publishing = (session !== undefined && this.pending.has(session)) || [...this.publishers.values()].some((p) => p.session === session);
-      const limit = publishing ? RTMP_LIMITS.messageBytes : RTMP_LIMITS.messageBytesBeforePublish;
-      if (announced > limit) throw new Error(`RTMP message of ${announced} bytes announced (limit ${limit})`);
-      alloc();
-    };
+    if (!session) return;
+    const s = session;
+    boundParser(s, () => this.hold.isHeld(s) || this.publishers.isPublisher(s));
   }
 
   private readonly onPrePublish = (s: NmsSession): void => {
-    this.markStarted(s);
+    this.guard.markStarted(s.socket);
     const broadcast = this.ctx?.broadcasts.get(s.streamPath);
     // We report `ended` as soon as the publisher leaves, so NMS's 30 s "resume" window would only
     // hold the path hostage: a camera that reconnects is a new stream for us.
     if (broadcast) broadcast.publishGraceMs = 0;
-    this.onlyFromThePublisher(s);
+    this.hold.gate(
+      s,
+      () => !this.refused.has(s) && this.ctx?.broadcasts.get(s.streamPath)?.publisher === s,
+      () => {
+        this.guard.handshakeRefusals++;
+        this.refuse(s, `publisher of "${s.streamName}" sent more media than is held while its token is checked`);
+      },
+    );
     if (s.streamApp !== this.opts.app) {
       this.refuse(s, `publish to app "${s.streamApp}" rejected (only "${this.opts.app}" is accepted)`);
     } else if (!ID_PATTERN.test(s.streamName)) {
@@ -389,7 +260,7 @@ export class RtmpIngest implements Ingest {
     const broadcast = this.ctx?.broadcasts.get(s.streamPath);
     if (this.publishers.has(id) || (broadcast?.publisher && broadcast.publisher !== s)) {
       // NMS only half-closes this connection ("already has a publisher") and keeps parsing what it
-      // sends into the live broadcast; its media is already gated (onlyFromThePublisher), and the
+      // sends into the live broadcast; its media is already gated (rtmp/media-hold.ts), and the
       // connection goes now.
       this.refuse(s, `second publisher for live stream "${id}" rejected`);
       return;
@@ -399,48 +270,22 @@ export class RtmpIngest implements Ingest {
       this.accept(s);
       return;
     }
-    this.pending.set(s, { packets: [], bytes: 0 });
-    const raw = (s as { streamQuery?: Record<string, unknown> }).streamQuery?.token;
+    this.hold.hold(s);
+    const raw = queryParam(s, 'token');
     const token = typeof raw === 'string' ? raw : undefined;
-    void this.admitLater(s, id, token);
+    void admitLater(s, id, token, {
+      authorize,
+      claims,
+      localRefusal: (i) => (this.publishers.has(i) ? 'already live here' : this.opts.admit?.(i)),
+      isRefused: (x) => this.refused.has(x),
+      refuse: (x, why) => this.refuse(x, why),
+      accept: (x) => this.accept(x),
+    });
   };
-
-  /** The token check, then the cluster claim, while the publisher's first media waits (PENDING_LIMITS). */
-  private async admitLater(s: NmsSession, id: string, token: string | undefined): Promise<void> {
-    const { authorize, claims } = this.opts;
-    let release: (() => void) | undefined;
-    try {
-      const refusal = authorize ? await authorize(id, token) : null;
-      if (refusal) {
-        this.refuse(s, `publisher of "${id}" rejected: ${refusal}`);
-        return;
-      }
-      if (claims) {
-        // What accept() would refuse anyway must not take the id from the whole cluster first.
-        const local = this.publishers.has(id) ? 'already live here' : this.opts.admit?.(id);
-        if (local) {
-          this.refuse(s, `publisher of "${id}" rejected: ${local}`);
-          return;
-        }
-        if (this.refused.has(s)) return;
-        const claim = await claims.claim(id, 'rtmp');
-        if (claim.refused !== null) {
-          this.refuse(s, `publisher of "${id}" rejected: ${claim.refused}`);
-          return;
-        }
-        release = () => claim.release();
-      }
-    } catch (err) {
-      this.refuse(s, `publisher of "${id}" rejected: ${describeError(err)}`);
-      return;
-    }
-    if (!this.accept(s)) release?.();
-  }
 
   /** Admits a publisher whose id and token passed: it becomes a Source, and its held media flows. Says whether it did. */
   private accept(s: NmsSession): boolean {
-    const held = this.pending.get(s);
-    this.pending.delete(s);
+    const held = this.hold.take(s);
     const id = s.streamName;
     if (this.refused.has(s) || this.state !== 'running' || !s.socket || s.socket.destroyed) return false;
     if (this.publishers.has(id)) {
@@ -452,171 +297,28 @@ export class RtmpIngest implements Ingest {
       this.refuse(s, `publisher of "${id}" rejected: ${refusal}`);
       return false;
     }
-    // Read back over loopback unless we listen on one specific address only; always an address,
-    // never a name (the npm-shipped ffmpeg cannot resolve one), taken from the bound socket.
-    const bound = this.server?.address();
-    const h = typeof bound === 'object' && bound ? bound.address : '127.0.0.1';
-    const playHost = h === '0.0.0.0' ? '127.0.0.1' : h === '::' ? '[::1]' : h.includes(':') ? `[${h}]` : h;
-    const url = `rtmp://${playHost}:${this.boundPort}/${this.opts.app}/${id}?key=${this.playKey}`;
-    const publisher: Publisher = {
-      session: s,
-      closedBy: null,
-      source: {
-        id,
-        kind: 'rtmp',
-        live: true,
-        // -rtmp_live live: play the live stream, never a recorded one of the same name.
-        ffmpegInput: ['-rtmp_live', 'live', '-i', url],
-        startedAtMs: nowMs(),
-        close: () => this.closeSource(id, publisher),
-      },
-    };
-    this.publishers.set(id, publisher);
-    s.socket?.once('close', () => this.endPublisher(id, publisher, publisher.closedBy ?? 'publisher disconnected'));
+    const url = this.relay.playUrl(this.server?.address(), this.boundPort, this.opts.app, id);
+    const publisher = this.publishers.add(s, id, url);
     this.log.info('RTMP publisher started', { id, remote: s.ip });
-    const forward = this.forwards.get(s);
-    for (const packet of held?.packets ?? []) forward?.(packet);
+    this.hold.replay(s, held);
     this.events.next({ type: 'started', source: publisher.source });
     return true;
   }
 
-  /** The broadcast's packet handler of each gated session (see onlyFromThePublisher). */
-  private readonly forwards = new WeakMap<object, (packet: unknown) => void>();
-
-  /**
-   * NMS hands every media message a publishing session parses to its path's broadcast, whether or
-   * not that session is the path's publisher. Gate them: only the broadcast's own publisher's
-   * messages pass, so a refused or duplicate publisher cannot put one frame into a live stream,
-   * not even from the bytes that arrived together with its publish command.
-   */
-  private onlyFromThePublisher(s: NmsSession): void {
-    const parser = s.rtmp;
-    if (!parser) return;
-    const forward = parser.onPacketCallback;
-    this.forwards.set(s, forward);
-    parser.onPacketCallback = (packet: unknown): void => {
-      if (this.refused.has(s) || this.ctx?.broadcasts.get(s.streamPath)?.publisher !== s) return;
-      const held = this.pending.get(s);
-      if (!held) {
-        forward(packet);
-        return;
-      }
-      held.packets.push(packet);
-      held.bytes += (packet as { data?: Buffer }).data?.length ?? 0;
-      if (held.packets.length > PENDING_LIMITS.packets || held.bytes > PENDING_LIMITS.bytes) {
-        this.handshakeRefusals++;
-        this.refuse(s, `publisher of "${s.streamName}" sent more media than is held while its token is checked`);
-      }
-    };
-  }
-
   private readonly onPrePlay = (s: NmsSession): void => {
-    this.markStarted(s);
+    this.guard.markStarted(s.socket);
     if (s.streamApp !== this.opts.app) this.refuse(s, `play from app "${s.streamApp}" rejected (only "${this.opts.app}" is served)`);
-    else if (!this.isOwnPlayer(s)) this.refuse(s, `play of "${s.streamName}" rejected: playing is for the service's own decoders`);
+    else if (!this.relay.isOwnPlayer(s)) this.refuse(s, `play of "${s.streamName}" rejected: playing is for the service's own decoders`);
     // NMS would park a player of an absent stream until someone publishes; a decoder still
     // retrying an ended stream should fail fast instead (its restarts are bounded).
     else if (!this.publishers.has(s.streamName)) this.refuse(s, `play of "${s.streamName}" rejected: not live`);
-    else this.boundRelay(s);
+    else this.relay.bound(s);
   };
-
-  /**
-   * NMS writes every message to a player's socket with no regard for backpressure, so a decoder
-   * that reads slower than the stream arrives (a loaded machine) would make the stream pile up in
-   * this process and age without bound. Past relayLimitBytes queued, the player is cut off instead
-   * (counted): its decoder restarts and rejoins the live stream at the latest keyframe from NMS's
-   * GOP cache — skip-to-live, the scheduler's policy applied one stage earlier.
-   */
-  private boundRelay(s: NmsSession): void {
-    const send = s.sendBuffer;
-    let cut = false;
-    s.sendBuffer = (buffer: Buffer): void => {
-      if (cut) return;
-      const queued = s.socket?.writableLength ?? 0;
-      if (queued > this.opts.relayLimitBytes) {
-        cut = true;
-        this.relayOverflows++;
-        this.log.warn('player fell behind the live stream; cut off to rejoin at the latest keyframe', {
-          id: s.streamName,
-          queuedBytes: queued,
-          limitBytes: this.opts.relayLimitBytes,
-        });
-        kick(s);
-        return;
-      }
-      send(buffer);
-    };
-  }
-
-  /** The connection got as far as publish or play: past the handshake deadline, budget and counts. */
-  private markStarted(s: NmsSession): void {
-    if (!s.socket) return;
-    this.started.add(s.socket);
-    this.uncounters.get(s.socket)?.();
-  }
-
-  private isOwnPlayer(s: NmsSession): boolean {
-    const key = (s as { streamQuery?: Record<string, unknown> }).streamQuery?.key;
-    if (typeof key !== 'string') return false;
-    const a = Buffer.from(key);
-    const b = Buffer.from(this.playKey);
-    return a.length === b.length && timingSafeEqual(a, b);
-  }
 
   private refuse(s: NmsSession, why: string): void {
     this.refused.add(s);
-    this.pending.delete(s);
+    this.hold.drop(s);
     this.log.warn(why, { remote: s.ip });
     kick(s);
   }
-
-  private async closeSource(id: string, p: Publisher): Promise<void> {
-    if (this.publishers.get(id) === p) {
-      p.closedBy ??= 'closed by the service';
-      const closed = p.session.socket && !p.session.socket.destroyed ? new Promise<void>((r) => p.session.socket?.once('close', () => r())) : null;
-      kick(p.session);
-      await closed;
-      this.endPublisher(id, p, p.closedBy);
-    }
-  }
-
-  /** Emits `ended` once per publisher and drops the players of its path (our decoders' ffmpeg). */
-  private endPublisher(id: string, p: Publisher, reason: string): void {
-    if (this.publishers.get(id) !== p) return;
-    this.publishers.delete(id);
-    p.closedBy ??= reason;
-    kick(p.session);
-    const broadcast = this.ctx?.broadcasts.get(p.session.streamPath);
-    // NMS keeps players attached across publish gaps; an ended stream should not leave them hanging.
-    if (broadcast && (broadcast.publisher === null || broadcast.publisher === p.session)) {
-      for (const sub of broadcast.subscribers.values()) kick(sub);
-    }
-    this.log.info('RTMP publisher ended', { id, reason });
-    this.events.next({ type: 'ended', id, reason });
-  }
-}
-
-let nmsLogsRouted = false;
-
-/**
- * NMS logs every connection with console.log at debug level (its constructor sets that level).
- * Route its one logger, once per process, to the active ingest's logger; lines that come after an
- * ingest closed (late socket 'close' events) are dropped rather than printed raw.
- */
-function routeNmsLogs(): void {
-  if (nmsLogsRouted) return;
-  nmsLogsRouted = true;
-  const nmsLogger = require('node-media-server/src/core/logger.js') as NmsLogger;
-  nmsLogger.log = (message: string, level = 'info') => {
-    const log = activeIngest?.nmsLog;
-    if (!log) return;
-    // NMS "errors" are mostly a client's fault (bad stream name, duplicate publisher): warn.
-    if (level === 'error' || level === 'warn') log.warn(message);
-    else log.debug(message);
-  };
-}
-
-function kick(s: NmsSession): void {
-  if (s.socket) s.socket.destroy();
-  else s.close();
 }
