@@ -14,6 +14,7 @@ export const ERRORS = {
   STREAM_EXISTS: { status: 409, meaning: 'the stream id is already being published' },
   PAYLOAD_TOO_LARGE: { status: 413, meaning: 'a request body over its limit' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, meaning: 'a request body of the wrong Content-Type' },
+  RATE_LIMITED: { status: 429, meaning: 'too many requests from this address (http.rateLimit); try again after Retry-After seconds' },
   AT_CAPACITY: { status: 503, meaning: 'the service is at a limit (live streams, publishers); try again later' },
   CLOSED: { status: 503, meaning: 'the service or the peer is closing or closed, or could not be reached' },
   MODEL_INVALID: { status: 500, meaning: 'the model bundle does not match its card or cannot be loaded' },

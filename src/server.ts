@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import { join } from 'node:path';
 import { Subject, from, map } from 'rxjs';
 import { openLocalizer } from './app/open-localizer.ts';
@@ -25,7 +25,7 @@ import { AudioCadence } from './pipeline/audio-cadence.ts';
 import { StreamCounterRegistry } from './pipeline/counters.ts';
 import { scheduleBatches, type SchedulerCore, type SchedulerInput } from './pipeline/scheduler.ts';
 import { nowMs, type FrameResult } from './pipeline/types.ts';
-import { Router } from './http/router.ts';
+import { createHttpApp } from './http/app.ts';
 import { registerApiRoutes } from './publish/http-routes.ts';
 import { Hub } from './publish/hub.ts';
 import { AvlocMetrics } from './publish/metrics.ts';
@@ -58,6 +58,10 @@ export interface AvlocServer {
 
 const VERSION: string = (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
+/**
+ * Listens on the app's node server itself: fastify's listen() would open one server per address
+ * a name like `localhost` resolves to, and the WebSocket upgrades are attached to this one only.
+ */
 function listen(server: Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) =>
@@ -210,7 +214,6 @@ export async function startServer(config: Config, log: Logger): Promise<AvlocSer
   if (!existsSync(join(viewerDir, 'index.html'))) {
     log.warn('web viewer not built; run `npm run build` (npm start does it)', { dir: viewerDir });
   }
-  const router = new Router({ log: log.child('http'), staticDir: viewerDir });
   // One cap for every door: each live stream costs a decoder process.
   const atCapacity = (): boolean => sessions.size >= config.limits.maxStreams;
   const originOf = (req: IncomingMessage): string | null => {
@@ -231,28 +234,31 @@ export async function startServer(config: Config, log: Logger): Promise<AvlocSer
         }
       : {}),
   });
-  router.route('POST', '/whip/:id', whip.handlePost);
-  router.route('OPTIONS', '/whip/:id', whip.handleOptions);
-  router.route('OPTIONS', '/whip/:id/:resource', whip.handleOptions);
-  router.route('DELETE', '/whip/:id/:resource', whip.handleDelete);
-  router.route('PATCH', '/whip/:id/:resource', whip.handlePatch);
-  registerApiRoutes(router, {
-    streams: () => hub.listStreams(),
-    metrics,
-    model: () => model,
-    version: VERSION,
-    health: () => ({
-      ok: true,
-      device: localizer.device,
-      schedulerWaiting: scheduler?.waiting ?? 0,
-      batchesInFlight: scheduler?.batchesInFlight ?? 0,
-      clients: wsServer.clientCount,
-      auth: auth.enabled,
-      ...(cluster ? { cluster: cluster.health() } : {}),
-    }),
-    authorize: (req) => auth.authorize('rest', bearerToken(req), () => true, 'access'),
+  const app = createHttpApp({
+    log: log.child('http'),
+    staticDir: viewerDir,
+    rateLimit: config.http.rateLimit,
+    routes: (api) => {
+      api.register(whip.routes);
+      registerApiRoutes(api, {
+        streams: () => hub.listStreams(),
+        metrics,
+        model: () => model,
+        version: VERSION,
+        health: () => ({
+          ok: true,
+          device: localizer.device,
+          schedulerWaiting: scheduler?.waiting ?? 0,
+          batchesInFlight: scheduler?.batchesInFlight ?? 0,
+          clients: wsServer.clientCount,
+          auth: auth.enabled,
+          ...(cluster ? { cluster: cluster.health() } : {}),
+        }),
+        authorize: (req) => auth.authorize('rest', bearerToken(req), () => true, 'access'),
+      });
+    },
   });
-  const http = createServer(router.listener());
+  const http = app.server;
   const wsServer = new AvlocWsServer({
     server: http,
     hub,
@@ -323,7 +329,7 @@ export async function startServer(config: Config, log: Logger): Promise<AvlocSer
       runner.close();
       await wsServer.close();
       hub.close();
-      await new Promise<void>((resolve) => http.close(() => resolve()));
+      await app.close();   // closes `http` too, waiting for requests in flight
       http.closeAllConnections();
       await localizer.close();
     })();
@@ -334,6 +340,7 @@ export async function startServer(config: Config, log: Logger): Promise<AvlocSer
   let rtmpPort: number | null = null;
   try {
     cluster?.start();
+    await app.ready();
     httpPort = await listen(http, config.http.port, config.http.host);
     for (const ingest of ingests) await ingest.start();
     rtmpPort = rtmp ? rtmp.port : null;

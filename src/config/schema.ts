@@ -91,6 +91,17 @@ export const configSchema = z
         port: port.default(8080),
         /** Browser origins allowed to use the WebSocket and WHIP besides the service's own (`*`: any). */
         allowedOrigins: z.array(z.string().min(1)).max(64).default([]),
+        /**
+         * Requests one client address may make to REST and WHIP per window (the viewer's static
+         * files are not counted); past it they get 429 with Retry-After. `max: 0` turns it off.
+         */
+        rateLimit: z
+          .object({
+            max: z.number().int().min(0).max(1_000_000).default(120),
+            windowMs: z.number().int().min(100).max(3_600_000).default(10_000),
+          })
+          .strict()
+          .default({}),
       })
       .strict()
       .default({}),

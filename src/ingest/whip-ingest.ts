@@ -1,17 +1,27 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Subject, type Observable } from 'rxjs';
 import { AvlocError, describeError } from '../errors.ts';
+import { sendError } from '../http/error-handler.ts';
 import { createLogger, type Logger } from '../log.ts';
 import type { ClaimOutcome, Ingest, SourceEvent, StreamClaims } from '../media/source.ts';
-import { sendError } from '../http/answers.ts';
-import { readBody } from '../http/router.ts';
-import type { RouteParams } from '../http/router.ts';
 import { mediaType, setCors } from './whip/http-util.ts';
 import { filterOffer } from './whip/offer-filter.ts';
 import { WhipSession } from './whip/whip-session.ts';
 
-export type WhipHandler = (req: IncomingMessage, res: ServerResponse, params: RouteParams) => Promise<void>;
+interface WhipRoute {
+  Params: { id: string; resource?: string };
+}
+type WhipRequest = FastifyRequest<WhipRoute>;
+
+/** A POST whose id is held for it while fastify reads its offer. */
+interface Admission {
+  readonly id: string;
+  /** Taken by the handler, or given back because the request ended before it. */
+  settled: boolean;
+  readonly release: () => void;
+}
 
 export interface WhipIngestOptions {
   /** Host addresses gathered besides the machine's non-loopback interfaces. Default ['127.0.0.1']. */
@@ -59,6 +69,7 @@ export class WhipIngest implements Ingest {
   readonly events$: Observable<SourceEvent> = this.subject.asObservable();
   /** Sessions by stream id, including those still negotiating (so a second POST gets 409). */
   private readonly sessions = new Map<string, WhipSession | 'pending'>();
+  private readonly admissions = new WeakMap<WhipRequest, Admission>();
   private readonly log: Logger;
   private closed = false;
   private closing: Promise<void> | undefined;
@@ -77,48 +88,85 @@ export class WhipIngest implements Ingest {
     return s === 'pending' ? undefined : s;
   }
 
-  /** POST /whip/:id — offer in, answer out (201 + Location). */
-  readonly handlePost: WhipHandler = async (req, res, params) => {
-    if (!this.cors(req, res, 'POST, OPTIONS')) return;
-    const id = params.id ?? '';
-    try {
-      if (this.closed) return sendError(res, 'CLOSED', 'WHIP ingest is shutting down');
-      if (!ID_PATTERN.test(id)) return sendError(res, 'PROTOCOL_INVALID', 'stream id must be 1-64 characters of A-Z a-z 0-9 _ -');
-      if (!(await this.authorized(req, res, id))) return;
-      if (mediaType(req) !== 'application/sdp') {
-        req.resume();
-        return sendError(res, 'UNSUPPORTED_MEDIA_TYPE', 'WHIP offers must be sent as Content-Type: application/sdp', { 'Accept-Post': 'application/sdp' });
+  /**
+   * The WHIP routes, as a fastify plugin (its own scope): POST /whip/:id, DELETE and PATCH on
+   * /whip/:id/:resource, OPTIONS on both. An offer is read as a string up to maxOfferBytes, and
+   * only once it has been admitted; other bodies are read (bounded) and ignored, never refused.
+   */
+  readonly routes = async (scope: FastifyInstance): Promise<void> => {
+    const bodyLimit = this.options.maxOfferBytes ?? 64 * 1024;
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('application/sdp', { parseAs: 'string', bodyLimit }, (_request, body, done) => done(null, body));
+    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_request, _body, done) => done(null, undefined));
+    // preParsing: after the rate limit (onRequest), before fastify reads the offer.
+    scope.post<WhipRoute>('/whip/:id', { preParsing: this.admit }, this.answerOffer);
+    scope.delete<WhipRoute>('/whip/:id/:resource', this.hangUp);
+    scope.patch<WhipRoute>('/whip/:id/:resource', this.refusePatch);
+    scope.options<WhipRoute>('/whip/:id', this.preflight);
+    scope.options<WhipRoute>('/whip/:id/:resource', this.preflight);
+  };
+
+  /**
+   * POST, before the offer is read: origin, id, token, media type, duplicates and capacity are
+   * checked and the id is held (and claimed in the cluster), so a refused publisher costs no read.
+   */
+  private readonly admit = async (request: WhipRequest, reply: FastifyReply): Promise<void> => {
+    if (!this.cors(request, reply, 'POST, OPTIONS')) return;
+    const id = request.params.id;
+    if (this.closed) return void sendError(reply, 'CLOSED', 'WHIP ingest is shutting down');
+    if (!ID_PATTERN.test(id)) return void sendError(reply, 'PROTOCOL_INVALID', 'stream id must be 1-64 characters of A-Z a-z 0-9 _ -');
+    if (!(await this.authorized(request, reply, id))) return;
+    if (mediaType(request.raw) !== 'application/sdp') {
+      return void sendError(reply, 'UNSUPPORTED_MEDIA_TYPE', 'WHIP offers must be sent as Content-Type: application/sdp', { 'Accept-Post': 'application/sdp' });
+    }
+    if (this.sessions.has(id) || this.options.isLive?.(id)) {
+      return void sendError(reply, 'STREAM_EXISTS', `stream "${id}" is already being published`);
+    }
+    if (this.sessions.size >= (this.options.maxSessions ?? 16) || this.options.atCapacity?.()) {
+      return void sendError(reply, 'AT_CAPACITY', 'too many WHIP publishers right now', { 'Retry-After': '10' });
+    }
+    this.sessions.set(id, 'pending');
+    let claim: ClaimOutcome | undefined;
+    if (this.options.claims) {
+      try {
+        claim = await this.options.claims.claim(id, 'whip');
+      } catch (err) {
+        this.sessions.delete(id);
+        this.log.warn('WHIP offer failed', { id, err: describeError(err) });
+        return void sendError(reply, 'INTERNAL', `could not set up the WHIP session: ${describeError(err)}`);
       }
-      if (this.sessions.has(id) || this.options.isLive?.(id)) {
-        req.resume();
-        return sendError(res, 'STREAM_EXISTS', `stream "${id}" is already being published`);
+      if (claim.refused !== null) {
+        this.sessions.delete(id);
+        return void sendError(reply, 'STREAM_EXISTS', `stream "${id}" is already being published: ${claim.refused}`);
       }
-      if (this.sessions.size >= (this.options.maxSessions ?? 16) || this.options.atCapacity?.()) {
-        req.resume();
-        return sendError(res, 'AT_CAPACITY', 'too many WHIP publishers right now', { 'Retry-After': '10' });
-      }
-      this.sessions.set(id, 'pending');
-      let claim: ClaimOutcome | undefined;
-      if (this.options.claims) {
-        try {
-          claim = await this.options.claims.claim(id, 'whip');
-        } catch (err) {
-          this.sessions.delete(id);
-          throw err;
-        }
-        if (claim.refused !== null) {
-          this.sessions.delete(id);
-          req.resume();
-          return sendError(res, 'STREAM_EXISTS', `stream "${id}" is already being published: ${claim.refused}`);
-        }
-      }
-      const release = (): void => {
+    }
+    const held: Admission = {
+      id,
+      settled: false,
+      release: () => {
         if (claim && claim.refused === null) claim.release();
-      };
+      },
+    };
+    this.admissions.set(request, held);
+    // An offer that never reaches the handler (over the limit, cut off) gives the id back.
+    reply.raw.once('close', () => {
+      if (held.settled) return;
+      held.settled = true;
+      if (this.sessions.get(id) === 'pending') this.sessions.delete(id);
+      held.release();
+    });
+  };
+
+  /** POST, the offer read: answer out (201 + Location). */
+  private readonly answerOffer = async (request: WhipRequest, reply: FastifyReply): Promise<FastifyReply | void> => {
+    const held = this.admissions.get(request);
+    if (!held || held.settled) return;   // the client went away while its offer was read
+    held.settled = true;
+    const { id, release } = held;
+    try {
       let session: WhipSession;
       try {
-        const body = await readBody(req, this.options.maxOfferBytes ?? 64 * 1024);
-        const offer = filterOffer(body.toString('utf8'));
+        const offer = filterOffer(typeof request.body === 'string' ? request.body : '');
         session = await this.createSession(id, offer.sdp, release);
       } catch (err) {
         this.sessions.delete(id);
@@ -129,92 +177,77 @@ export class WhipIngest implements Ingest {
         this.sessions.delete(id);
         await session.end('ingest closed', false);
         release();
-        return sendError(res, 'CLOSED', 'WHIP ingest is shutting down');
+        return sendError(reply, 'CLOSED', 'WHIP ingest is shutting down');
       }
       if (session.ended) {
         // It failed in the moment between answering and being registered (its onEnded found 'pending').
         this.sessions.delete(id);
         release();
-        return sendError(res, 'INTERNAL', 'WHIP session ended while it was being set up');
+        return sendError(reply, 'INTERNAL', 'WHIP session ended while it was being set up');
       }
       this.sessions.set(id, session);
-      const path = (req.url ?? `/whip/${id}`).split('?')[0]!.replace(/\/$/, '');
-      res.writeHead(201, {
-        'Content-Type': 'application/sdp',
-        Location: `${path}/${session.resourceId}`,
-        ETag: `"${session.resourceId}"`,
-        'Content-Length': Buffer.byteLength(session.answerSdp),
-      });
-      res.end(session.answerSdp);
+      const path = (request.url.split('?')[0] ?? `/whip/${id}`).replace(/\/$/, '');
       this.log.info('WHIP offer answered', { id, resource: session.resourceId });
+      return reply
+        .code(201)
+        .headers({ 'Content-Type': 'application/sdp', Location: `${path}/${session.resourceId}`, ETag: `"${session.resourceId}"` })
+        .send(session.answerSdp);
     } catch (err) {
-      if (err instanceof AvlocError && err.code === 'PROTOCOL_INVALID') {
-        sendError(res, 'PROTOCOL_INVALID', `bad WHIP offer: ${err.message}`);
-      } else if (err instanceof AvlocError && err.code === 'PAYLOAD_TOO_LARGE') {
-        sendError(res, 'PAYLOAD_TOO_LARGE', `WHIP offer too large: ${err.message}`);
-      } else {
-        this.log.warn('WHIP offer failed', { id, err: describeError(err) });
-        sendError(res, 'INTERNAL', `could not set up the WHIP session: ${describeError(err)}`);
-      }
+      if (err instanceof AvlocError && err.code === 'PROTOCOL_INVALID') return sendError(reply, 'PROTOCOL_INVALID', `bad WHIP offer: ${err.message}`);
+      this.log.warn('WHIP offer failed', { id, err: describeError(err) });
+      return sendError(reply, 'INTERNAL', `could not set up the WHIP session: ${describeError(err)}`);
     }
   };
 
   /** DELETE /whip/:id/:resource — the publisher hangs up. */
-  readonly handleDelete: WhipHandler = async (req, res, params) => {
-    if (!this.cors(req, res, 'DELETE, PATCH, OPTIONS')) return;
-    req.resume();
-    if (!(await this.authorized(req, res, params.id ?? ''))) return;
-    const session = this.session(params.id ?? '');
-    if (!session || session.resourceId !== params.resource) {
-      return sendError(res, 'NOT_FOUND', 'no such WHIP resource');
+  private readonly hangUp = async (request: WhipRequest, reply: FastifyReply): Promise<FastifyReply | void> => {
+    if (!this.cors(request, reply, 'DELETE, PATCH, OPTIONS')) return;
+    if (!(await this.authorized(request, reply, request.params.id))) return;
+    const session = this.session(request.params.id);
+    if (!session || session.resourceId !== request.params.resource) {
+      return sendError(reply, 'NOT_FOUND', 'no such WHIP resource');
     }
     await session.end('publisher sent DELETE');
-    res.writeHead(200, { 'Content-Length': 0 });
-    res.end();
+    return reply.code(200).send();
   };
 
   /** PATCH /whip/:id/:resource — trickle ICE / ICE restart, not supported (RFC 9725 §4.3.1). */
-  readonly handlePatch: WhipHandler = async (req, res) => {
-    if (!this.cors(req, res, 'DELETE, PATCH, OPTIONS')) return;
-    req.resume();
-    sendError(res, 'METHOD_NOT_ALLOWED', 'trickle ICE and ICE restarts are not supported; the answer carries all candidates', {
+  private readonly refusePatch = async (request: WhipRequest, reply: FastifyReply): Promise<FastifyReply | void> => {
+    if (!this.cors(request, reply, 'DELETE, PATCH, OPTIONS')) return;
+    return sendError(reply, 'METHOD_NOT_ALLOWED', 'trickle ICE and ICE restarts are not supported; the answer carries all candidates', {
       Allow: 'DELETE, OPTIONS',
     });
   };
 
   /** OPTIONS on /whip/:id or /whip/:id/:resource — CORS preflight. */
-  readonly handleOptions: WhipHandler = async (req, res, params) => {
-    req.resume();
-    const onResource = params.resource !== undefined;
-    if (!this.cors(req, res, onResource ? 'DELETE, PATCH, OPTIONS' : 'POST, OPTIONS')) return;
-    if (!onResource) res.setHeader('Accept-Post', 'application/sdp');
-    res.writeHead(204);
-    res.end();
+  private readonly preflight = async (request: WhipRequest, reply: FastifyReply): Promise<FastifyReply | void> => {
+    const onResource = request.params.resource !== undefined;
+    if (!this.cors(request, reply, onResource ? 'DELETE, PATCH, OPTIONS' : 'POST, OPTIONS')) return;
+    if (!onResource) reply.header('Accept-Post', 'application/sdp');
+    return reply.code(204).send();
   };
 
   /** Sets the CORS headers for an allowed origin; answers 403 (and returns false) for another one. */
-  private cors(req: IncomingMessage, res: ServerResponse, methods: string): boolean {
-    const origin = this.options.corsOrigin ? this.options.corsOrigin(req) : '*';
+  private cors(request: WhipRequest, reply: FastifyReply, methods: string): boolean {
+    const origin = this.options.corsOrigin ? this.options.corsOrigin(request.raw) : '*';
     if (origin === null) {
-      req.resume();
-      sendError(res, 'FORBIDDEN', `origin ${String(req.headers.origin)} may not publish here (http.allowedOrigins)`);
+      sendError(reply, 'FORBIDDEN', `origin ${String(request.headers.origin)} may not publish here (http.allowedOrigins)`);
       return false;
     }
-    setCors(res, methods, origin);
+    setCors(reply, methods, origin);
     return true;
   }
 
   /** Runs the authorize hook; a refusal is answered (401 with WWW-Authenticate, or 403) and false returned. */
-  private async authorized(req: IncomingMessage, res: ServerResponse, id: string): Promise<boolean> {
+  private async authorized(request: WhipRequest, reply: FastifyReply, id: string): Promise<boolean> {
     if (!this.options.authorize) return true;
     try {
-      await this.options.authorize(req, id);
+      await this.options.authorize(request.raw, id);
       return true;
     } catch (err) {
-      req.resume();
       const message = err instanceof Error ? err.message : String(err);
-      if (err instanceof AvlocError && (err.code === 'UNAUTHORIZED' || err.code === 'FORBIDDEN')) sendError(res, err.code, message);
-      else sendError(res, 'INTERNAL', `authorization failed: ${message}`);
+      if (err instanceof AvlocError && (err.code === 'UNAUTHORIZED' || err.code === 'FORBIDDEN')) sendError(reply, err.code, message);
+      else sendError(reply, 'INTERNAL', `authorization failed: ${message}`);
       return false;
     }
   }

@@ -1,12 +1,11 @@
 /**
- * The service's REST endpoints and `/metrics`, on the shared router (src/http/router.ts).
+ * The service's REST endpoints and `/metrics`, on the shared HTTP app (src/http/app.ts).
  */
 import type { IncomingMessage } from 'node:http';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { FULL_ACCESS, maySubscribe } from '../auth/grants.ts';
 import type { Grants } from '../auth/grants.ts';
 import { AvlocError } from '../errors.ts';
-import { sendJson } from '../http/answers.ts';
-import type { Router } from '../http/router.ts';
 import type { AvlocMetrics } from './metrics.ts';
 import { PROMETHEUS_CONTENT_TYPE } from './metrics.ts';
 import type { ModelInfo, StreamSummary } from '../wire/protocol.ts';
@@ -27,17 +26,17 @@ export interface ApiDeps {
  * GET /api/streams (the streams the token may subscribe to), GET /api/health (public: liveness
  * probes carry no token; it names no stream), GET /metrics (admin: its labels name every stream).
  */
-export function registerApiRoutes(router: Router, deps: ApiDeps): void {
+export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const startedAt = Date.now();
   const grantsOf = deps.authorize ?? (async () => FULL_ACCESS);
-  router.route('GET', '/api/streams', async (req, res) => {
-    const grants = await grantsOf(req);
-    sendJson(res, 200, { streams: deps.streams().filter((s) => maySubscribe(grants, s.id)) });
+  app.get('/api/streams', async (request, reply) => {
+    const grants = await grantsOf(request.raw);
+    return json(reply, 200, { streams: deps.streams().filter((s) => maySubscribe(grants, s.id)) });
   });
-  router.route('GET', '/api/health', (_req, res) => {
+  app.get('/api/health', async (_request, reply) => {
     const extra = deps.health?.() ?? {};
     const ok = extra.ok !== false;
-    sendJson(res, ok ? 200 : 503, {
+    return json(reply, ok ? 200 : 503, {
       ok,
       version: deps.version,
       uptimeSeconds: (Date.now() - startedAt) / 1000,
@@ -46,10 +45,14 @@ export function registerApiRoutes(router: Router, deps: ApiDeps): void {
       ...extra,
     });
   });
-  router.route('GET', '/metrics', async (req, res) => {
-    if (!(await grantsOf(req)).admin) throw new AvlocError('FORBIDDEN', 'the token does not grant admin (needed for /metrics)');
+  app.get('/metrics', async (request, reply) => {
+    if (!(await grantsOf(request.raw)).admin) throw new AvlocError('FORBIDDEN', 'the token does not grant admin (needed for /metrics)');
     const text = await deps.metrics.render();
-    res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'content-length': Buffer.byteLength(text) });
-    res.end(text);
+    return reply.code(200).type(PROMETHEUS_CONTENT_TYPE).send(text);
   });
+}
+
+/** Live state: no cache may keep it. */
+function json(reply: FastifyReply, status: number, body: unknown): FastifyReply {
+  return reply.code(status).header('cache-control', 'no-store').type('application/json; charset=utf-8').send(body);
 }

@@ -19,7 +19,8 @@ import type { Browser, Page } from 'playwright-core';
 import { firstValueFrom, filter, ReplaySubject, timeout } from 'rxjs';
 import { createLogger } from '../../src/log.ts';
 import type { Source, SourceEvent } from '../../src/media/source.ts';
-import { WhipIngest, type WhipHandler } from '../../src/ingest/whip-ingest.ts';
+import { createHttpApp } from '../../src/http/app.ts';
+import { WhipIngest } from '../../src/ingest/whip-ingest.ts';
 import { launchChromium } from './browser.ts';
 
 const viewerSrc = fileURLToPath(new URL('../../web-viewer/src/', import.meta.url));
@@ -30,19 +31,15 @@ function listen(server: Server): Promise<string> {
   );
 }
 
-function whipServer(ingest: WhipIngest): Server {
-  const table: Record<string, [WhipHandler | undefined, WhipHandler | undefined]> = {
-    POST: [ingest.handlePost, undefined],
-    DELETE: [undefined, ingest.handleDelete],
-    PATCH: [undefined, ingest.handlePatch],
-    OPTIONS: [ingest.handleOptions, ingest.handleOptions],
-  };
-  return createServer((req, res) => {
-    const m = /^\/whip\/([^/?]+)(?:\/([^/?]+))?$/.exec(req.url ?? '');
-    const handler = m ? table[req.method ?? '']?.[m[2] === undefined ? 0 : 1] : undefined;
-    if (!m || !handler) return void res.writeHead(404).end();
-    void handler(req, res, { id: m[1] ?? '', ...(m[2] !== undefined ? { resource: m[2] } : {}) });
+async function whipServer(ingest: WhipIngest): Promise<Server> {
+  const app = createHttpApp({
+    log: createLogger('whip-e2e', 'silent'),
+    routes: (api) => {
+      api.register(ingest.routes);
+    },
   });
+  await app.ready();
+  return app.server;
 }
 
 /** The page: whip-client.ts bundled by esbuild, exposed as window.avlocWhipPublish. */
@@ -102,7 +99,7 @@ describe('WHIP from a real browser', () => {
     ingest = new WhipIngest({ log: createLogger('whip-e2e', process.env.AVLOC_TEST_DEBUG ? 'debug' : 'warn') });
     ingest.events$.subscribe(events);
     await ingest.start();
-    api = whipServer(ingest);
+    api = await whipServer(ingest);
     apiBase = await listen(api);
     const html = await pageHtml();
     pages = createServer((_req, res) => res.writeHead(200, { 'Content-Type': 'text/html' }).end(html));

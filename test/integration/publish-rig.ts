@@ -1,12 +1,11 @@
 /** A real http server + Hub + AvlocWsServer on port 0, shared by the publish integration tests. */
-import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { createLogger } from '../../src/log.ts';
 import type { FrameResult, StreamCounters } from '../../src/pipeline/types.ts';
 import { Hub } from '../../src/publish/hub.ts';
 import type { HubOptions } from '../../src/publish/hub.ts';
-import { Router } from '../../src/http/router.ts';
+import { createHttpApp } from '../../src/http/app.ts';
 import { registerApiRoutes } from '../../src/publish/http-routes.ts';
 import { AvlocMetrics } from '../../src/publish/metrics.ts';
 import { AvlocWsServer } from '../../src/publish/ws-server.ts';
@@ -29,9 +28,12 @@ export interface Rig {
 export async function startRig(hubOpts: HubOptions = {}, wsOpts: Partial<WsServerOptions> = {}): Promise<Rig> {
   const metrics = new AvlocMetrics();
   const hub = new Hub({ metrics, log, ...hubOpts });
-  const router = new Router({ log });
-  registerApiRoutes(router, { streams: () => hub.listStreams(), metrics, model: () => ({ name: 'test', ...{ gridH: GRID.h, gridW: GRID.w } }), version: '0.0.0-test' });
-  const server = createServer(router.listener());
+  const app = createHttpApp({
+    log,
+    routes: (api) => registerApiRoutes(api, { streams: () => hub.listStreams(), metrics, model: () => ({ name: 'test', ...{ gridH: GRID.h, gridW: GRID.w } }), version: '0.0.0-test' }),
+  });
+  await app.ready();
+  const server = app.server;
   const sockets = new Set<Socket>();
   server.on('connection', (s) => {
     sockets.add(s);
@@ -52,7 +54,7 @@ export async function startRig(hubOpts: HubOptions = {}, wsOpts: Partial<WsServe
       await wss.close();
       hub.close();
       for (const s of sockets) s.destroy();
-      await new Promise<void>((r) => server.close(() => r()));
+      await app.close();
     },
   };
 }

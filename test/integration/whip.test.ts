@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,26 +12,20 @@ import { firstValueFrom, filter, ReplaySubject, timeout } from 'rxjs';
 import { MediaStreamTrack, RTCPeerConnection, useOPUS, useVP8 } from 'werift';
 import { createLogger } from '../../src/log.ts';
 import type { Source, SourceEvent } from '../../src/media/source.ts';
-import { WhipIngest, type WhipHandler } from '../../src/ingest/whip-ingest.ts';
+import { createHttpApp } from '../../src/http/app.ts';
+import { WhipIngest } from '../../src/ingest/whip-ingest.ts';
 import { reserveUdpPortPair } from '../../src/ingest/whip/udp-ports.ts';
 
-/** Mounts the ingest's handlers the way the service's router will: /whip/:id and /whip/:id/:resource. */
-function serve(ingest: WhipIngest): Promise<Server> {
-  const table: Record<string, [WhipHandler | undefined, WhipHandler | undefined]> = {
-    POST: [ingest.handlePost, undefined],
-    DELETE: [undefined, ingest.handleDelete],
-    PATCH: [undefined, ingest.handlePatch],
-    OPTIONS: [ingest.handleOptions, ingest.handleOptions],
-  };
-  const server = createServer((req, res) => {
-    const m = /^\/whip\/([^/?]+)(?:\/([^/?]+))?\/?(?:\?.*)?$/.exec(req.url ?? '');
-    const handler = m ? table[req.method ?? '']?.[m[2] === undefined ? 0 : 1] : undefined;
-    if (!m || !handler) {
-      res.writeHead(404).end();
-      return;
-    }
-    void handler(req, res, { id: m[1] ?? '', ...(m[2] !== undefined ? { resource: m[2] } : {}) });
+/** Mounts the ingest's routes on the service's HTTP app: /whip/:id and /whip/:id/:resource. */
+async function serve(ingest: WhipIngest): Promise<Server> {
+  const app = createHttpApp({
+    log: createLogger('whip-test', 'silent'),
+    routes: (api) => {
+      api.register(ingest.routes);
+    },
   });
+  await app.ready();
+  const server = app.server;
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
@@ -202,6 +196,21 @@ describe('WHIP ingest', () => {
     assert.equal(body.error.code, 'STREAM_EXISTS', 'WHIP errors are JSON with the catalog code');
     assert.match(body.error.message, /already being published/);
     assert.equal(busy.session('cam7'), undefined);
+  });
+
+  test('an offer over maxOfferBytes gets 413 PAYLOAD_TOO_LARGE, and its id and claim are given back', async (t) => {
+    let released = 0;
+    const claims = { claim: async () => ({ refused: null, release: () => void released++ }) };
+    const { ingest: small, base: smallBase } = await serveOwn(t, { maxOfferBytes: 64, claims });
+    const url = `${smallBase}/whip/cam8`;
+    const res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: `v=0\r\n${'a=x\r\n'.repeat(40)}` });
+    assert.equal(res.status, 413);
+    assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'PAYLOAD_TOO_LARGE');
+    for (let i = 0; i < 50 && released === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(released, 1, 'the cluster claim is released');
+    assert.equal(small.session('cam8'), undefined);
+    const again = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: 'hello' });
+    assert.equal(again.status, 400, 'the id is free again: the next offer is read (and is malformed), not refused with 409');
   });
 
   test('DELETE of an unknown resource is 404, PATCH is 405, OPTIONS allows CORS', async () => {

@@ -1,13 +1,14 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import type { FastifyReply } from 'fastify';
 
 /** CORS for a publishing page on another origin; Location and ETag must be readable by fetch(). */
-export function setCors(res: ServerResponse, methods: string, origin = '*'): void {
-  res.setHeader('Access-Control-Allow-Origin', origin);
-  if (origin !== '*') res.setHeader('Vary', 'Origin');
-  res.setHeader('Access-Control-Allow-Methods', methods);
-  res.setHeader('Access-Control-Allow-Headers', 'Content-Type, Authorization, If-Match');
-  res.setHeader('Access-Control-Expose-Headers', 'Location, ETag, Accept-Patch, Link');
-  res.setHeader('Access-Control-Max-Age', '600');
+export function setCors(reply: FastifyReply, methods: string, origin = '*'): void {
+  reply.header('Access-Control-Allow-Origin', origin);
+  if (origin !== '*') reply.header('Vary', 'Origin');
+  reply.header('Access-Control-Allow-Methods', methods);
+  reply.header('Access-Control-Allow-Headers', 'Content-Type, Authorization, If-Match');
+  reply.header('Access-Control-Expose-Headers', 'Location, ETag, Accept-Patch, Link');
+  reply.header('Access-Control-Max-Age', '600');
 }
 
 /** The media type of a Content-Type header without parameters, lower-cased. */

@@ -1,14 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtemp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
 import { createLogger } from '../../src/log.ts';
-import { sendJson } from '../../src/http/answers.ts';
-import { Router, readBody } from '../../src/http/router.ts';
+import { createHttpApp } from '../../src/http/app.ts';
 
 /** A raw GET, so paths like /../x reach the server unnormalised (fetch would clean them). */
 function rawGet(port: number, path: string, method = 'GET'): Promise<{ status: number; type: string; body: string }> {
@@ -24,7 +22,7 @@ function rawGet(port: number, path: string, method = 'GET'): Promise<{ status: n
   });
 }
 
-test('router: params, 405, 404 JSON, thrown errors become JSON 500; static files are served safely', async () => {
+test('http app: params, 405, 404 JSON, thrown errors become JSON 500; static files are served safely', async () => {
   const root = await mkdtemp(join(tmpdir(), 'avloc-static-'));
   const outside = await mkdtemp(join(tmpdir(), 'avloc-outside-'));
   await writeFile(join(root, 'index.html'), '<h1>viewer</h1>');
@@ -32,16 +30,19 @@ test('router: params, 405, 404 JSON, thrown errors become JSON 500; static files
   await writeFile(join(root, 'js', 'app.js'), 'console.log(1)');
   await writeFile(join(outside, 'secret.txt'), 'secret');
   await symlink(join(outside, 'secret.txt'), join(root, 'link.txt'));
-  const router = new Router({ staticDir: root, log: createLogger('test', 'silent') });
-  router.route('POST', '/whip/:id', async (req, res, p) => {
-    const body = await readBody(req, 16);
-    sendJson(res, 201, { id: p.id, body: body.toString() });
+  const app = createHttpApp({
+    staticDir: root,
+    log: createLogger('test', 'silent'),
+    routes: (api) => {
+      api.post<{ Params: { id: string } }>('/whip/:id', { bodyLimit: 16 }, async (req, reply) => reply.code(201).send({ id: req.params.id, body: String(req.body) }));
+      api.delete('/whip/:id/:session', async (req) => req.params);
+      api.get('/boom', async () => {
+        throw new Error('kaput');
+      });
+    },
   });
-  router.route('DELETE', '/whip/:id/:session', (_req, res, p) => sendJson(res, 200, p));
-  router.route('GET', '/boom', () => {
-    throw new Error('kaput');
-  });
-  const server = createServer(router.listener());
+  await app.ready();
+  const server = app.server;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
   const base = `http://127.0.0.1:${port}`;
@@ -75,7 +76,7 @@ test('router: params, 405, 404 JSON, thrown errors become JSON 500; static files
     assert.equal(badEncoding.status, 400);
     assert.match(badEncoding.body, /PROTOCOL_INVALID/);
   } finally {
-    await new Promise<void>((r) => server.close(() => r()));
+    await app.close();
     await rm(root, { recursive: true, force: true });
     await rm(outside, { recursive: true, force: true });
   }
