@@ -5,6 +5,7 @@ import { readCard } from '../inference/bundle.ts';
 import { OrtLocalizer, type Localizer, type LocalizerOptions } from '../inference/localizer.ts';
 import { RemoteLocalizer } from '../inference/remote/remote-localizer.ts';
 import { WorkerLocalizer } from '../inference/worker-localizer.ts';
+import { warmUp } from '../inference/warmup.ts';
 import type { Logger } from '../log.ts';
 import { resolveConfigPath } from './paths.ts';
 
@@ -12,7 +13,8 @@ import { resolveConfigPath } from './paths.ts';
  * Opens the configured model bundle with the configured sessions, for the live service and for
  * offline analysis alike, and logs what was loaded. A missing default bundle gets a hint.
  * With `model.remote` the graphs run on that inference server instead: only the bundle's card
- * is read here, and the server's models are checked against it (RemoteLocalizer.open).
+ * is read here, and the server's models are checked against it (RemoteLocalizer.open). A local
+ * model is warmed up at every batch size first (warmup.ts) unless model.warmup is off.
  */
 export const DEFAULT_MODEL_DIR = 'models/avin-centernet';
 
@@ -41,6 +43,7 @@ export async function openLocalizer(
     ? await WorkerLocalizer.open(dir, { ...opts, onExit: (err) => log.error(`model: ${err.message}`, { code: err.code }) })
     : await OrtLocalizer.open(dir, opts);
   for (const w of localizer.warnings) log.warn(`model: ${w}`);
+  const warm = config.model.warmup ? await warmUp(localizer, config.pipeline.maxBatch) : null;
   const { card } = localizer;
   log.info('model loaded', {
     dir,
@@ -50,6 +53,7 @@ export async function openLocalizer(
     input: `${card.visual.width}x${card.visual.height}`,
     grid: card.visual.grid,
     audio: `${card.audio.sampleRate} Hz x ${card.audio.windowSeconds} s`,
+    ...(warm ? { warmedUp: `batch 1-${warm.batches} in ${warm.ms.toFixed(0)} ms` } : {}),
   });
   return localizer;
 }

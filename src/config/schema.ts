@@ -124,6 +124,12 @@ export const configSchema = z
         /** Run inference in a worker thread, off the event loop that relays RTMP and reads the decoders (false: in-process). */
         worker: z.boolean().default(true),
         /**
+         * Run both graphs once at every batch size up to pipeline.maxBatch before taking streams
+         * (src/inference/warmup.ts): the memory high-water mark and each shape's first-call cost
+         * are paid at start, so streams coming and going cannot push memory above it.
+         */
+        warmup: z.boolean().default(true),
+        /**
          * Send the batches to a KServe v2 / Open Inference Protocol server (e.g. Triton) instead of
          * running ONNX Runtime here. `dir` still names the bundle: its model.json is the contract
          * the server's models are checked against (its .onnx files are not opened). `device`, the

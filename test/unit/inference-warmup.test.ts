@@ -1,0 +1,30 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { OrtLocalizer, type Localizer } from '../../src/inference/localizer.ts';
+import { warmUp } from '../../src/inference/warmup.ts';
+
+test('warm-up runs both graphs at every batch size, largest first, on inputs of the model\'s shape', async () => {
+  const ort = await OrtLocalizer.open('test/fixtures/avin-tiny-random', { intraOpNumThreads: 1 });
+  const calls: string[] = [];
+  const spy: Localizer = {
+    card: ort.card,
+    device: ort.device,
+    embedVisual: (frames) => {
+      calls.push(`v${frames.length}`);
+      return ort.embedVisual(frames);
+    },
+    embedAudio: (windows) => {
+      calls.push(`a${windows.length}`);
+      return ort.embedAudio(windows);
+    },
+    close: () => ort.close(),
+  };
+  try {
+    const r = await warmUp(spy, 3);
+    assert.deepEqual(calls, ['v3', 'a3', 'v2', 'a2', 'v1', 'a1']);
+    assert.equal(r.batches, 3);
+    assert.ok(r.ms > 0);
+  } finally {
+    await spy.close();
+  }
+});
