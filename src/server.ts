@@ -3,6 +3,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import { join } from 'node:path';
 import { Subject, from, map } from 'rxjs';
 import { openLocalizer } from './app/open-localizer.ts';
+import { liveDecoderSettings } from './app/decoder-settings.ts';
 import { PACKAGE_ROOT, resolveConfigPath } from './app/paths.ts';
 import { StreamSession, type StreamSessionDeps } from './app/stream-session.ts';
 import { Auth, bearerToken } from './auth/auth.ts';
@@ -158,9 +159,7 @@ export async function startServer(config: Config, log: Logger): Promise<AvlocSer
   const sessionDeps: StreamSessionDeps = {
     card,
     ffmpegPath,
-    previewHeight: config.preview.enabled ? config.preview.height : null,
-    ...(config.preview.maxFps > 0 ? { previewFps: config.preview.maxFps } : {}),
-    ...(config.pipeline.maxFpsPerStream > 0 ? { maxFps: config.pipeline.maxFpsPerStream } : {}),
+    ...liveDecoderSettings(config),
     avSyncMaxWaitMs: config.pipeline.avSyncMaxWaitMs,
     hub,
     counters,
