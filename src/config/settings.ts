@@ -27,6 +27,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'http.host', kind: 'string', env: 'AVLOC_HTTP_HOST', flag: 'http-host' },
   { key: 'http.port', kind: 'number', env: 'AVLOC_HTTP_PORT', flag: 'http-port' },
   { key: 'http.allowedOrigins', kind: 'list', env: 'AVLOC_ALLOWED_ORIGINS' },
+  { key: 'http.rateLimit.max', kind: 'number', env: 'AVLOC_RATE_LIMIT_MAX' },
   { key: 'rtmp.host', kind: 'string', env: 'AVLOC_RTMP_HOST', flag: 'rtmp-host' },
   { key: 'rtmp.port', kind: 'number', env: 'AVLOC_RTMP_PORT', flag: 'rtmp-port' },
   { key: 'rtmp.enabled', kind: 'boolean', env: 'AVLOC_RTMP_ENABLED' },

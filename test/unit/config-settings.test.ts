@@ -12,7 +12,7 @@ function schemaAt(key: string): ZodTypeAny | undefined {
   for (const part of key.split('.')) {
     // Through .default(), .optional() and .refine() wrappers to the object inside.
     while (node && (node._def.innerType || node._def.schema)) node = (node._def.innerType ?? node._def.schema) as ZodTypeAny;
-    const shape = (node as unknown as { shape?: Record<string, ZodTypeAny> } | undefined)?.shape;
+    const shape: Record<string, ZodTypeAny> | undefined = (node as unknown as { shape?: Record<string, ZodTypeAny> } | undefined)?.shape;
     node = shape?.[part];
   }
   return node;
