@@ -92,7 +92,15 @@ function rawRtmp(afterHandshake: (s: net.Socket) => void): Promise<void> {
   });
 }
 
-interface Row { attack: string; outcome: string; controlHz: number; maxGapMs: number; handshakeMs: number | null; rssBefore: number; rssPeak: number; rssAfter: number; vmPeak: number }
+interface Row {
+  attack: string; outcome: string; controlHz: number; maxGapMs: number; handshakeMs: number | null;
+  rssBefore: number; rssPeak: number; rssAfter: number; vmPeak: number;
+  /** The service's RSS before the first attack, and how long after this one ended RSS took to be within 10 % of it (null: not within SETTLE_MS). */
+  rssBaseline: number; settleMs: number | null;
+}
+
+/** How long after an attack memory may take to come back within 10 % of the baseline. */
+const SETTLE_MS = 30_000;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { out: { type: 'string' } }, strict: true });
@@ -107,6 +115,7 @@ async function main(): Promise<void> {
   const sub = await subscriber(await signToken(SECRET, { subscribe: ['control'], ttlSeconds: 3600 }));
   await sleep(8000);
   const rows: Row[] = [];
+  const rssStart = memory(pid);
   const admin = await signToken(SECRET, { admin: true, ttlSeconds: 3600 });
 
   const run = async (attack: string, act: () => Promise<string>): Promise<void> => {
@@ -123,7 +132,18 @@ async function main(): Promise<void> {
     const outcome = await act();
     const shake = await hs;
     const t1 = performance.now();
-    await sleep(5000);   // settle: memory should come back
+    // Settle: memory should come back within 10 % of the baseline (at least 5 s, at most SETTLE_MS).
+    await sleep(5000);
+    let settleMs: number | null = null;
+    for (;;) {
+      const waited = performance.now() - t1;
+      if (memory(pid).rssMb <= 1.1 * rssStart.rssMb) {
+        settleMs = waited;
+        break;
+      }
+      if (waited >= SETTLE_MS) break;
+      await sleep(500);
+    }
     clearInterval(sampler);
     const during = sub.times.filter((t) => t >= t0 && t <= t1);
     const gaps = during.slice(1).map((t, i) => t - (during[i] ?? t));
@@ -133,10 +153,12 @@ async function main(): Promise<void> {
       maxGapMs: Math.max(0, ...gaps),
       handshakeMs: shake,
       rssBefore: before.rssMb, rssPeak: peakRss, rssAfter: memory(pid).rssMb, vmPeak: peakVm,
+      rssBaseline: rssStart.rssMb, settleMs,
     };
     rows.push(row);
     log(`${attack}: ${outcome}; control ${row.controlHz.toFixed(1)} heatmaps/s (longest gap ${row.maxGapMs.toFixed(0)} ms), ` +
-      `handshake ${shake === null ? 'timed out' : `${shake.toFixed(0)} ms`}, RSS ${row.rssBefore.toFixed(0)} → ${row.rssPeak.toFixed(0)} → ${row.rssAfter.toFixed(0)} MB, address space peak ${row.vmPeak.toFixed(0)} MB`);
+      `handshake ${shake === null ? 'timed out' : `${shake.toFixed(0)} ms`}, RSS ${row.rssBefore.toFixed(0)} → ${row.rssPeak.toFixed(0)} → ${row.rssAfter.toFixed(0)} MB ` +
+      `(baseline ${row.rssBaseline.toFixed(0)}; ${settleMs === null ? `not back within 10 % in ${SETTLE_MS / 1000} s` : `back within 10 % ${(settleMs / 1000).toFixed(1)} s after`}), address space peak ${row.vmPeak.toFixed(0)} MB`);
   };
 
   const baseline = sub.times.length;

@@ -1,5 +1,5 @@
 import type { MachineInfo } from '../machine.ts';
-import { table } from '../report/markdown.ts';
+import { table } from '../report/table.ts';
 import type { ClusterBenchOptions } from './args.ts';
 import type { FailoverTrial } from './failover.ts';
 import { FANOUT_GRACE_MS, type FanoutRow } from './fanout-phase.ts';

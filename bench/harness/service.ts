@@ -44,7 +44,9 @@ export class ServiceProcess {
     const httpPort = await freePort();
     const rtmpPort = await freePort();
     const config: Record<string, unknown> = {
-      http: { host: '127.0.0.1', port: httpPort },
+      // The bench's own polling of /api/streams and /api/health is measurement, not traffic under
+      // test: the per-address rate limit would throttle it (the cluster bench polls every 20 ms).
+      http: { host: '127.0.0.1', port: httpPort, rateLimit: { max: 0 } },
       rtmp: { host: '127.0.0.1', port: rtmpPort },
       model: { ...opts.model },
       ...opts.overrides,

@@ -1,4 +1,4 @@
-import { table } from './markdown.ts';
+import { table } from './table.ts';
 import type { BenchReport } from './types.ts';
 
 /** The fair-ceiling table: per N, decode-only, model-only, their minimum, and delivered against it. */

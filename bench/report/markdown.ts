@@ -1,5 +1,6 @@
 import { ceilingAt } from '../parts/ceiling.ts';
 import { fairSection } from './fair-section.ts';
+import { table } from './table.ts';
 import type { Summary } from '../stats.ts';
 import type { BenchReport } from './types.ts';
 
@@ -12,11 +13,6 @@ const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '–');
 const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '–');
 const pct = (x: number) => (Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : '–');
 const trio = (s: Summary | null) => (s ? `${f0(s.p50)} / ${f0(s.p95)} / ${f0(s.p99)}` : '–');
-
-export function table(head: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
-  const line = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
-  return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
-}
 
 export function machineSection(r: BenchReport): string {
   const m = r.machine;
