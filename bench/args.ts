@@ -22,6 +22,8 @@ export interface BenchOptions {
   readonly noPreview: boolean;
   /** Service config pipeline.maxFpsPerStream (null: the service's default). */
   readonly maxFps: number | null;
+  /** Service config pipeline.maxBatch (null: the service's default). */
+  readonly maxBatch: number | null;
   readonly outDir: string;
   readonly parts: readonly Part[];
   /** Stream counts for the saturation sweep. */
@@ -61,6 +63,7 @@ export const USAGE = `npm run bench -- [options]
   --worker, --no-worker  service inference in a worker thread or on the event loop (default: the service's)
   --no-preview         service config preview.enabled = false (default: the service's default, on)
   --max-fps N          service config pipeline.maxFpsPerStream = N (analyzed frames per second per stream)
+  --max-batch N        service config pipeline.maxBatch = N (largest batch across streams)
   --out DIR            where JSON, Markdown and SVG go (default bench/out)
   --only LIST          comma-separated parts: ceiling,saturation,fair,soak,naive (fair needs saturation)
   --heavy DIR          the heavy regime's bundle (default: the full-size AVIN-RN with random weights,
@@ -96,6 +99,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
       'intra-op-threads': { type: 'string' },
       'no-preview': { type: 'boolean' },
       'max-fps': { type: 'string' },
+      'max-batch': { type: 'string' },
       worker: { type: 'boolean' },
       'no-worker': { type: 'boolean' },
       out: { type: 'string' },
@@ -127,6 +131,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
     intraOpThreads: values['intra-op-threads'] !== undefined ? positive(values['intra-op-threads'], '--intra-op-threads', 0) : null,
     noPreview: values['no-preview'] === true,
     maxFps: values['max-fps'] !== undefined ? positive(values['max-fps'], '--max-fps', 0) : null,
+    maxBatch: values['max-batch'] !== undefined ? positive(values['max-batch'], '--max-batch', 0) : null,
     worker: values['no-worker'] ? false : values.worker ? true : null,
     outDir: values.out ?? 'bench/out',
     parts,

@@ -173,7 +173,11 @@ export class Decoder {
       if (r.failure === 'no-video' || (r.frames === 0 && !r.input.hasVideo && r.input.hasAudio)) {
         return this.finish('failed', new AvlocError('STREAM_NO_VIDEO', `stream ${this.id} has no video track (input: ${describeInput(r.input)})`));
       }
-      if (r.failure === 'undecodable' && r.frames === 0) {
+      // A file that cannot be decoded never will be. A live input may have been caught mid-start
+      // (seen: "Invalid data found" from the RTMP relay while 30 publishers connected at once),
+      // so it goes through the restart policy and fails as undecodable only when every try did.
+      const undecodable = r.failure === 'undecodable' && r.frames === 0;
+      if (undecodable && !this.opts.source.live) {
         return this.finish('failed', new AvlocError('DECODE_FAILED', `stream ${this.id} cannot be decoded: ${r.tail}`));
       }
       if (!this.opts.source.live) {
@@ -186,6 +190,7 @@ export class Decoder {
       failures = r.frames > 0 ? 1 : failures + 1;
       const reason = r.startError ? describeError(r.startError) : `ffmpeg exited (code ${r.exitCode}, signal ${r.signal})`;
       if (failures > this.restart.maxAttempts) {
+        if (undecodable) return this.finish('failed', new AvlocError('DECODE_FAILED', `stream ${this.id} cannot be decoded (${failures} tries): ${r.tail}`));
         return this.finish('failed', new AvlocError('FFMPEG_EXITED', `stream ${this.id}: gave up after ${failures - 1} restarts; last: ${reason}; ${r.tail}`));
       }
       const delayMs = Math.min(this.restart.maxDelayMs, this.restart.baseDelayMs * 2 ** (failures - 1));

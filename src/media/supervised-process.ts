@@ -201,8 +201,11 @@ export class SupervisedProcess {
     this.readyReject = null;
   }
 
-  private onLine(line: string): void {
-    if (line.length === 0) return;
+  private onLine(raw: string): void {
+    if (raw.length === 0) return;
+    // ffmpeg echoes its input URL in errors: a decoder's RTMP play key or a publisher's token must
+    // not reach the logs or an error message through it.
+    const line = redactUrlSecrets(raw);
     const quiet = this.options.quietLine?.(line) ?? false;
     if (!quiet) {
       this.ring.push(line);
@@ -212,4 +215,9 @@ export class SupervisedProcess {
     this.options.onStderrLine?.(line);
     if (this.options.readyOnLine?.(line)) this.markReady();
   }
+}
+
+/** `?key=…`, `&token=…` and `sign=` query values replaced by `***`. */
+export function redactUrlSecrets(text: string): string {
+  return text.replace(/([?&](?:key|token|sign)=)[^&\s'"|]+/gi, '$1***');
 }

@@ -211,6 +211,22 @@ test('garbage input: DECODE_FAILED with the ffmpeg stderr tail, and the process 
   assert.ok(isGone(pid), 'ffmpeg exited');
 });
 
+test('live input that cannot be decoded is retried under the restart policy, then fails DECODE_FAILED; its URL secrets never show', { timeout: 30_000 }, async () => {
+  // A `?key=` in the input's name as the service's RTMP play URLs carry one: ffmpeg echoes it in its error.
+  const file = join(dir, 'garbage-live?key=play-secret-123');
+  const bytes = Buffer.alloc(64 * 1024);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 2246822519) >>> 24;
+  writeFileSync(file, bytes);
+  const c = collect(file, { restart: { maxAttempts: 2, baseDelayMs: 20, maxDelayMs: 50 } }, true);
+  const end = await c.decoder.done;
+  assert.equal(end.error?.code, 'DECODE_FAILED');
+  assert.match(end.error?.message ?? '', /cannot be decoded \(3 tries\)/);
+  assert.equal(c.decoder.counters.restarts, 2, 'two restarts before giving up');
+  assert.doesNotMatch(end.error?.message ?? '', /play-secret-123/);
+  assert.match(end.error?.message ?? '', /garbage-live\?key=\*\*\*/, 'the name is there, its secret is not');
+  assert.ok(c.events.filter((e) => e.type === 'restart').length === 2);
+});
+
 test('live source that dies restarts with backoff; index, pts and audio continue monotonic', { timeout: 30_000 }, async () => {
   // A "live" source that ends after 0.4 s each time: every run ends, the decoder restarts it.
   const short = await makeClip('short.mp4', [
