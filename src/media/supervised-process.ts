@@ -219,5 +219,5 @@ export class SupervisedProcess {
 
 /** `?key=…`, `&token=…` and `sign=` query values replaced by `***`. */
 export function redactUrlSecrets(text: string): string {
-  return text.replace(/([?&](?:key|token|sign)=)[^&\s'"|]+/gi, '$1***');
+  return text.replace(/([?&](?:key|token|sign)=)[^&\s'"|:]+/gi, '$1***');
 }
