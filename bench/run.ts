@@ -20,7 +20,8 @@ import type { BenchReport } from './report/types.ts';
 import { writeOutputs } from './report/write.ts';
 
 /**
- * `npm run bench [-- --quick]`: ceiling, saturation, soak and naive reference in one run, each
+ * `npm run bench [-- --quick]`: ceiling, saturation and fair ceiling for the default model and
+ * again for the heavy regime's (parts/regime.ts), then the soak and the naive reference, each
  * printed as it finishes, then JSON + Markdown + SVG into --out (and docs/ with --docs).
  */
 const FIXTURE = 'test/fixtures/avin-tiny-random';
@@ -92,7 +93,7 @@ async function main(argv: string[]): Promise<void> {
   };
   log(`bench: ${opts.quick ? 'quick' : 'full'} run, parts ${opts.parts.join(', ')}; model ${model.dir}; load ${report.loadAtStart}`);
   const media = await ensureMediaFile(pubFfmpeg.path, join(opts.outDir, 'media'));
-  const regime = (label: string, dir: string, why: string, streams: readonly number[], batches: readonly number[], print: boolean) =>
+  const regime = (label: string, dir: string, why: string, streams: readonly number[], batches: readonly number[]) =>
     runRegime({
       label,
       model: { dir, why },
@@ -110,18 +111,16 @@ async function main(argv: string[]): Promise<void> {
       ...(overrides ? { overrides } : {}),
       log,
       loadAverage,
-      print: (x, part) => {
-        if (print) process.stdout.write(`${regimeSections({ ...report, ...x, notes: report.notes, options: { ...opts, batches } }, label, part)}\n\n`);
-      },
+      print: (x, part) => process.stdout.write(`${regimeSections({ ...report, ...x, notes: report.notes, options: { ...opts, batches } }, label, part)}\n\n`),
     });
-  const main = await regime('default', model.dir, model.why, opts.streams, opts.batches, true);
+  const main = await regime('default', model.dir, model.why, opts.streams, opts.batches);
   Object.assign(report, { model: main.model, sessions: main.sessions, ceiling: main.ceiling, saturation: main.saturation, fair: main.fair });
   report.notes.push(...main.notes);
   if (opts.heavy !== null && ['ceiling', 'saturation', 'fair'].some((p) => opts.parts.includes(p as never))) {
     const heavy = ensureHeavyModel(opts.heavy, log);
     if ('error' in heavy) report.notes.push(`heavy regime not run: ${opts.heavy} ${heavy.error}`);
     else {
-      report.heavy = await regime('heavy', heavy.dir, 'the heavy regime: the full-size architecture, costlier than a frame period here', opts.heavyStreams, opts.heavyBatches, true);
+      report.heavy = await regime('heavy', heavy.dir, 'the heavy regime: the full-size architecture, costlier than a frame period here', opts.heavyStreams, opts.heavyBatches);
       report.notes.push(...report.heavy.notes.map((x) => `heavy: ${x}`));
     }
   }

@@ -80,7 +80,9 @@ export async function runSoak(ctx: StepContext, streams: number, seconds: number
     const end = start + seconds * 1000;
     let prev = start;
     let nextLog = start + 15_000;
-    let nextChurn = start + reconnectS * 1000;
+    // The first round starts at once, so the first window holds churn as the last does: the ends
+    // differ by what crept, not by what the workload was.
+    let nextChurn = start;
     while (nowMs() < end) {
       await sleep(1000);
       const now = nowMs();

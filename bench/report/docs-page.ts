@@ -42,10 +42,10 @@ re-renders a saved run without measuring again.
    It is optimistic where both parts are busy: alone, each had both cores.
 4. **Two regimes.** Parts 1–3 run twice: with the default model, and with the full-size AVIN-RN
    architecture (ResNet-18 on both branches, random weights; \`--heavy\`), whose frame costs more
-   than a frame period here. The bench exports it once into \`models/.cache/bundles/avin-rn-random\`
+   than a frame period here (N = 1, 2, 4, 8; 1 and 4 in quick mode). The bench exports it once into \`models/.cache/bundles/avin-rn-random\`
    with the model toolkit (\`python3 -m avloc_toolkit.export --preset avin-rn --seed 0 --random\`,
    needing the Debian Python packages the test preflight installs) and says so when it cannot.
-5. **Soak** — 4 streams for 10 minutes (60 s in quick mode; \`--soak 1800\` for half an hour) with
+5. **Soak** — 4 streams for 10 minutes (45 s in quick mode; \`--soak 1800\` for half an hour) with
    one subscriber that stops reading and churn: every 60 s (15 s quick) a fifth publisher and a
    WebSocket client connect and leave again. Latency and RSS sampled every second, the first window
    compared with the last (latency within 10 %, RSS within ±5 %).
@@ -71,11 +71,17 @@ re-renders a saved run without measuring again.
 - All processes share the machine with whatever else runs; the load average at the start and end
   of each run is in its machine table. Compare figures within one run (ratios to its own ceiling),
   not across runs on a busy machine.
+- Decode-only and model-only are measured after the saturation steps of their regime, in the same
+  run. This machine's speed drifts from run to run (the same graph: 77 to 98 items/s on one day), so a
+  \`fairCeilingRatio\` a little above 100 % means the service kept up with the model alone.
 - The p99 budget of the latency target is one batch's inference time as the service measured it
   (p50 of the messages' \`timings.inferenceMs\`) plus two frame periods (66.7 ms at 30 fps).
 - \`--device cuda\` is passed through to the service and the ceiling's sessions; it has not been run
   here (no GPU on the machine that produced these figures).
 `;
+
+/** Where the page's hand-written fault section begins. */
+const CHAOS_HEADING = '## Faults at the edge';
 
 /** Hand-written reading of the latest figures, kept beside the generated files and included as is. */
 export const FINDINGS_FILE = 'docs/bench/findings.md';
@@ -96,7 +102,11 @@ export function renderDocsPage(r: BenchReport, kind: 'quick' | 'full'): string {
   if (existsSync(otherJson)) runs.push([JSON.parse(readFileSync(otherJson, 'utf8')) as BenchReport, other]);
   runs.sort((a, b) => (a[1] === 'full' ? -1 : b[1] === 'full' ? 1 : 0));
   const body = runs.map(([run, k]) => `## Latest ${k} run\n\n${section(run, `bench/${k}.svg`)}`).join('\n');
-  // The section `npm run bench:cluster -- --docs` writes stays as it is.
-  const cluster = existsSync(BENCHMARKS_PAGE) ? extractSection(readFileSync(BENCHMARKS_PAGE, 'utf8')) : null;
-  return `${PREAMBLE}${findings}\n${body}${cluster ? `\n${cluster}\n` : ''}`;
+  // The section `npm run bench:cluster -- --docs` writes, and the fault figures of `npm run chaos`
+  // (written by hand from its output, to the end of the page), stay as they are.
+  const page = existsSync(BENCHMARKS_PAGE) ? readFileSync(BENCHMARKS_PAGE, 'utf8') : '';
+  const cluster = extractSection(page);
+  const at = page.indexOf(`\n${CHAOS_HEADING}`);
+  const chaos = at >= 0 ? page.slice(at + 1).trimEnd() : null;
+  return `${PREAMBLE}${findings}\n${body}${cluster ? `\n${cluster}\n` : ''}${chaos ? `\n${chaos}\n` : ''}`;
 }

@@ -51,7 +51,7 @@ test('bench args: the heavy regime is on by default, --no-heavy turns it off, --
   const q = parseBenchArgs(['--quick']);
   assert.ok(q !== 'help');
   assert.match(q.heavy ?? '', /avin-rn-random/);
-  assert.deepEqual(q.heavyStreams, [1, 2, 4]);
+  assert.deepEqual(q.heavyStreams, [1, 4]);
   assert.ok(q.parts.includes('fair'));
   const off = parseBenchArgs(['--no-heavy', '--max-fps', '10']);
   assert.ok(off !== 'help');
