@@ -24,6 +24,8 @@ export interface BenchOptions {
   readonly maxFps: number | null;
   /** Service config pipeline.maxBatch (null: the service's default). */
   readonly maxBatch: number | null;
+  /** Service config pipeline.adaptiveRate = false (decode every frame, skip late). */
+  readonly noAdaptiveRate: boolean;
   readonly outDir: string;
   readonly parts: readonly Part[];
   /** Stream counts for the saturation sweep. */
@@ -64,6 +66,7 @@ export const USAGE = `npm run bench -- [options]
   --no-preview         service config preview.enabled = false (default: the service's default, on)
   --max-fps N          service config pipeline.maxFpsPerStream = N (analyzed frames per second per stream)
   --max-batch N        service config pipeline.maxBatch = N (largest batch across streams)
+  --no-adaptive-rate   service config pipeline.adaptiveRate = false (every frame decoded, late ones skipped)
   --out DIR            where JSON, Markdown and SVG go (default bench/out)
   --only LIST          comma-separated parts: ceiling,saturation,fair,soak,naive (fair needs saturation)
   --heavy DIR          the heavy regime's bundle (default: the full-size AVIN-RN with random weights,
@@ -100,6 +103,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
       'no-preview': { type: 'boolean' },
       'max-fps': { type: 'string' },
       'max-batch': { type: 'string' },
+      'no-adaptive-rate': { type: 'boolean' },
       worker: { type: 'boolean' },
       'no-worker': { type: 'boolean' },
       out: { type: 'string' },
@@ -132,6 +136,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
     noPreview: values['no-preview'] === true,
     maxFps: values['max-fps'] !== undefined ? positive(values['max-fps'], '--max-fps', 0) : null,
     maxBatch: values['max-batch'] !== undefined ? positive(values['max-batch'], '--max-batch', 0) : null,
+    noAdaptiveRate: values['no-adaptive-rate'] === true,
     worker: values['no-worker'] ? false : values.worker ? true : null,
     outDir: values.out ?? 'bench/out',
     parts,

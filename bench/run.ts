@@ -39,8 +39,9 @@ function pickModel(opts: BenchOptions, config: Config): { dir: string; why: stri
 function serviceOverrides(opts: BenchOptions): Record<string, unknown> | undefined {
   const o: Record<string, unknown> = {};
   if (opts.noPreview) o['preview'] = { enabled: false };
-  const pipeline: Record<string, number> = {};
+  const pipeline: Record<string, number | boolean> = {};
   if (opts.maxFps !== null) pipeline['maxFpsPerStream'] = opts.maxFps;
+  if (opts.noAdaptiveRate) pipeline['adaptiveRate'] = false;
   if (opts.maxBatch !== null) pipeline['maxBatch'] = opts.maxBatch;
   if (Object.keys(pipeline).length > 0) o['pipeline'] = pipeline;
   return Object.keys(o).length > 0 ? o : undefined;
@@ -50,6 +51,7 @@ function serviceWords(opts: BenchOptions): string {
   const w = [opts.noPreview ? 'previews off (--no-preview)' : 'JPEG previews on'];
   if (opts.maxFps !== null) w.push(`pipeline.maxFpsPerStream = ${opts.maxFps} (--max-fps)`);
   if (opts.maxBatch !== null) w.push(`pipeline.maxBatch = ${opts.maxBatch} (--max-batch)`);
+  if (opts.noAdaptiveRate) w.push('pipeline.adaptiveRate = false (--no-adaptive-rate)');
   return `default config, ${w.join(', ')}`;
 }
 

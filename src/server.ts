@@ -5,6 +5,7 @@ import { Subject, from, map } from 'rxjs';
 import { openLocalizer } from './app/open-localizer.ts';
 import { liveDecoderSettings } from './app/decoder-settings.ts';
 import { PACKAGE_ROOT, resolveConfigPath } from './app/paths.ts';
+import { RateControl } from './app/rate-control.ts';
 import { StreamSession, type StreamSessionDeps } from './app/stream-session.ts';
 import { Auth, bearerToken } from './auth/auth.ts';
 import { checkExposure } from './auth/exposure.ts';
@@ -24,6 +25,7 @@ import type { Logger } from './log.ts';
 import { chooseFfmpeg, ffmpegInfo } from './media/ffmpeg-path.ts';
 import { AudioCadence } from './pipeline/audio-cadence.ts';
 import { StreamCounterRegistry } from './pipeline/counters.ts';
+import { AnalysisRateGovernor } from './pipeline/analysis-rate.ts';
 import { scheduleBatches, type SchedulerCore, type SchedulerInput } from './pipeline/scheduler.ts';
 import { nowMs, type FrameResult } from './pipeline/types.ts';
 import { createHttpApp } from './http/app.ts';
@@ -124,11 +126,16 @@ export async function startServer(config: Config, log: Logger): Promise<AvlocSer
   let scheduler: SchedulerCore | undefined;
 
   // ---- the shared half: scheduler → inference → hub ------------------------------------------
+  const rateControl = config.pipeline.adaptiveRate
+    ? new RateControl(new AnalysisRateGovernor(), () => sessions.values(), metrics.registry, log.child('rate'))
+    : null;
   const runBatch = (batch: Parameters<BatchRunner['run']>[0]) => {
     const t0 = nowMs();
     return from(runner.run(batch)).pipe(
       map((results) => {
-        metrics.recordBatch(batch.length, (nowMs() - t0) / 1000);
+        const ms = nowMs() - t0;
+        metrics.recordBatch(batch.length, ms / 1000);
+        rateControl?.recordBatch(batch.length, ms);
         return results;
       }),
     );
@@ -154,12 +161,14 @@ export async function startServer(config: Config, log: Logger): Promise<AvlocSer
     for (const [id, c] of counters.snapshot()) hub.updateCounters(id, c);
   }, 1000);
   countersTimer.unref();
+  rateControl?.start();
 
   // ---- the per-stream half: one StreamSession per live stream --------------------------------
   const sessionDeps: StreamSessionDeps = {
     card,
     ffmpegPath,
     ...liveDecoderSettings(config),
+    adaptiveRate: config.pipeline.adaptiveRate,
     avSyncMaxWaitMs: config.pipeline.avSyncMaxWaitMs,
     hub,
     counters,
@@ -318,6 +327,7 @@ export async function startServer(config: Config, log: Logger): Promise<AvlocSer
   const close = (): Promise<void> => {
     closing ??= (async () => {
       clearInterval(countersTimer);
+      rateControl?.stop();
       for (const s of ingestSubs) s.unsubscribe();
       // Every stream's decoder has exited and its publisher is gone before the ingests close.
       await Promise.allSettled([...sessions.keys()].map((id) => endStream(id, 'server shutting down')));

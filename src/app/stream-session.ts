@@ -21,6 +21,8 @@ export interface StreamSessionDeps {
   readonly previewFps?: number;
   /** Analyzed frames per second at most (undefined: every frame). */
   readonly maxFps?: number;
+  /** Decode behind an analysis gate whose rate the rate control sets (pipeline.adaptiveRate). */
+  readonly adaptiveRate: boolean;
   /** How long a frame may wait for its audio (av-sync). */
   readonly avSyncMaxWaitMs: number;
   readonly hub: Hub;
@@ -59,6 +61,7 @@ export class StreamSession {
       previewHeight: deps.previewHeight,
       ...(deps.previewFps !== undefined ? { previewFps: deps.previewFps } : {}),
       ...(deps.maxFps !== undefined ? { selectFps: deps.maxFps } : {}),
+      gate: deps.adaptiveRate,
       ffmpegPath: deps.ffmpegPath,
       logger: deps.log.child(`decoder:${source.id}`),
     });
@@ -66,6 +69,26 @@ export class StreamSession {
 
   get decoderPid(): number | undefined {
     return this.decoder.pid;
+  }
+
+  /**
+   * Frames per second this stream delivers ungated: its source rate (30 until the decoder has
+   * probed it) or the fixed per-stream cap, whichever is lower.
+   */
+  get wantFps(): number {
+    const fps = this.decoder.streamInfo?.fps;
+    const source = typeof fps === 'number' && fps > 0 && fps < 1000 ? fps : 30;
+    return Math.min(source, this.deps.maxFps ?? Infinity);
+  }
+
+  /** The analysis gate's rate (null: every frame; undefined: the stream has no gate). */
+  get analysisFps(): number | null | undefined {
+    return this.decoder.analysisFps;
+  }
+
+  /** See Decoder.setAnalysisFps: false when it could not be applied now. */
+  setAnalysisFps(fps: number | null): boolean {
+    return this.decoder.setAnalysisFps(fps);
   }
 
   /** Enters the stream in the hub and counters and starts decoding. */

@@ -155,6 +155,13 @@ export const configSchema = z
          * preview or pipe copy is spent on them (the H.264 decode itself still runs).
          */
         maxFpsPerStream: z.number().min(0).max(240).default(0),
+        /**
+         * When the model cannot take every frame of every stream, lower each stream's analyzed
+         * frames per second to its share of what the model measurably does (a little more, so it is
+         * never idle), inside the running decoder: the frames it would skip are then never scaled,
+         * converted or copied (src/pipeline/analysis-rate.ts). false: decode every frame, skip late.
+         */
+        adaptiveRate: z.boolean().default(true),
         /** How long a frame may wait for the audio up to its presentation time. */
         avSyncMaxWaitMs: z.number().min(0).max(5000).default(250),
       })

@@ -1,3 +1,4 @@
+import { gateFilter } from './analysis-gate.ts';
 import { slotSelectFilter } from './preview-rate.ts';
 
 /**
@@ -10,6 +11,7 @@ import { slotSelectFilter } from './preview-rate.ts';
  *   fd 5  JPEG previews of the same frames (split before scaling, so jpeg k is rgb frame k),
  *         at the preview height or the source's, whichever is smaller, aspect kept; with a
  *         preview rate cap only the frames PreviewRate selects have one
+ *   stdin  (live) commands that change the analysis gate's rate (analysis-gate.ts)
  * `-vsync passthrough` keeps ffmpeg from duplicating or dropping frames to fake a constant rate
  * (deprecated in 5.x in favour of -fps_mode, which 4.x lacks; both accept -vsync).
  */
@@ -32,6 +34,11 @@ export interface DecoderArgsOptions {
   readonly selectFps?: number;
   /** Live previews at most this many per second (see PreviewRate); omit for one per frame. */
   readonly previewFps?: number;
+  /**
+   * Live: put the analysis gate (analysis-gate.ts) at the head of the video chain, starting at this
+   * rate (null: every frame passes), and leave stdin open for the commands that change it.
+   */
+  readonly gateFps?: number | null;
 }
 
 export const FD_RGB = 3;
@@ -39,7 +46,9 @@ export const FD_AUDIO = 4;
 export const FD_JPEG = 5;
 
 export function buildDecoderArgs(o: DecoderArgsOptions): string[] {
-  const args = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'level+info'];
+  const gated = o.gateFps !== undefined;
+  // The gate's commands come in on stdin; otherwise ffmpeg must not read it.
+  const args = ['-hide_banner', ...(gated ? [] : ['-nostdin']), '-nostats', '-loglevel', 'level+info'];
   if (o.live) {
     // A short probe that still sees both streams of a live FLV/RTP input (their first audio and
     // video packets arrive within a few hundred ms). Deliberately no `-fflags nobuffer`: it throws
@@ -58,7 +67,9 @@ export function buildDecoderArgs(o: DecoderArgsOptions): string[] {
   const graph: string[] = [];
   const preview = o.previewHeight !== null;
   // Offline --fps and the live preview cap select frames the same way: the first of each slot.
-  const select = o.selectFps !== undefined && o.selectFps > 0 ? `${slotSelectFilter(o.selectFps)},` : '';
+  const select =
+    (o.selectFps !== undefined && o.selectFps > 0 ? `${slotSelectFilter(o.selectFps)},` : '') +
+    (gated ? `${gateFilter(o.gateFps ?? null)},` : '');
   if (preview) {
     graph.push(`[0:v:0]${select}split=2[vm][vp]`);
     graph.push(`[vm]scale=${o.width}:${o.height},format=rgb24,showinfo[vout]`);

@@ -3,6 +3,7 @@ import { Subject, type Observable } from 'rxjs';
 import { AvlocError, describeError } from '../errors.ts';
 import { createLogger, type Logger } from '../log.ts';
 import type { AudioChunk, VideoFrame } from '../pipeline/types.ts';
+import { gateCommand, isGateChatter } from './analysis-gate.ts';
 import { buildDecoderArgs } from './decoder-args.ts';
 import { resolveFfmpeg } from './ffmpeg-path.ts';
 import { classifyFailure, type InputStreams } from './stream-info.ts';
@@ -66,6 +67,8 @@ export class Decoder {
   /** Offline backpressure (pause/resume): the output pipes of the current run, and whether they are held. */
   private mediaPipes: Readable[] = [];
   private paused = false;
+  /** The analysis gate's rate (null: every frame), kept across runs; undefined: no gate. */
+  private gateFps: number | null | undefined;
   /** pts and audio samples across runs. */
   private readonly timeline: Timeline;
   /** Where each run's reader delivers (see decoder/run-reader.ts). */
@@ -83,6 +86,7 @@ export class Decoder {
       this.resolveDone = resolve;
     });
     this.timeline = new Timeline(options.sampleRate);
+    this.gateFps = options.gate && options.source.live ? null : undefined;
     this.sink = {
       streamId: this.id,
       counters: this.counters,
@@ -111,6 +115,27 @@ export class Decoder {
   /** pid of the running ffmpeg child, if any (for metrics and tests). */
   get pid(): number | undefined {
     return this.proc?.pid;
+  }
+
+  /** The analysis gate's current rate: null when every frame passes, undefined without a gate. */
+  get analysisFps(): number | null | undefined {
+    return this.gateFps;
+  }
+
+  /**
+   * Lets at most `fps` frames per second of media time through the analysis gate (null: every
+   * frame), from the next frame ffmpeg reads it on (within about 100 ms), and in every later run.
+   * Returns false, changing nothing, when the decoder has no gate or the running ffmpeg cannot be
+   * told now (it has not read the last command yet): the caller asks again later.
+   */
+  setAnalysisFps(fps: number | null): boolean {
+    if (this.gateFps === undefined || this.closed) return false;
+    if (fps !== null && !(fps > 0 && Number.isFinite(fps))) throw new RangeError(`analysis fps must be positive or null, got ${fps}`);
+    if (fps === this.gateFps) return true;
+    // Between runs there is nobody to tell: the next run starts at the new rate.
+    if (this.proc && !this.proc.send(gateCommand(fps))) return false;
+    this.gateFps = fps;
+    return true;
   }
 
   /** Starts the first ffmpeg run. Subscribe to the observables first. Idempotent. */
@@ -222,6 +247,7 @@ export class Decoder {
       previewQuality: this.opts.previewQuality ?? 5,
       ...(this.opts.selectFps !== undefined ? { selectFps: this.opts.selectFps } : {}),
       ...(this.opts.previewFps !== undefined ? { previewFps: this.opts.previewFps } : {}),
+      ...(this.gateFps !== undefined ? { gateFps: this.gateFps } : {}),
     });
     // Continue the timeline where the previous run ended, the audio gap filled with silence.
     this.timeline.startRun(withAudio, (ptsMs, samples) => {
@@ -243,6 +269,7 @@ export class Decoder {
       command: ffmpeg,
       args,
       extraPipes: previewHeight !== null ? 3 : 2,
+      stdin: this.gateFps !== undefined,
       logger: this.log.child(`ffmpeg:${this.id}`),
       startTimeoutMs: this.opts.startTimeoutMs ?? (this.opts.source.live ? 15_000 : 10_000),
       ...(this.opts.killGraceMs !== undefined ? { killGraceMs: this.opts.killGraceMs } : {}),
@@ -252,7 +279,7 @@ export class Decoder {
       // inference makes every stream's heatmaps late.
       nice: 5,
       // Per-frame and known-harmless lines stay out of the error ring and the log.
-      quietLine: (l) => isShowinfoLine(l) || /deprecated pixel format|-vsync is deprecated/.test(l),
+      quietLine: (l) => isShowinfoLine(l) || isGateChatter(l) || /deprecated pixel format|-vsync is deprecated/.test(l),
     });
     this.proc = proc;
 

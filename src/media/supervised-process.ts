@@ -25,6 +25,8 @@ export interface SupervisedProcessOptions {
   readonly killGraceMs?: number;
   /** Scheduling niceness for the child (0 = as the parent; higher = yields the CPU to others). */
   readonly nice?: number;
+  /** Open a pipe to the child's stdin, for send() (default: stdin is /dev/null). */
+  readonly stdin?: boolean;
   /** Lines kept for error messages (default 40). */
   readonly stderrRing?: number;
   /** Called for every stderr line (after logging). */
@@ -41,6 +43,8 @@ export interface ProcessExit {
 }
 
 const STDERR_LINE_MAX = 4096;
+/** Bytes written to a child's stdin and not yet read by it, past which send() refuses. */
+const SEND_BACKLOG_MAX = 4096;
 
 export class SupervisedProcess {
   readonly pid: number | undefined;
@@ -63,7 +67,7 @@ export class SupervisedProcess {
     this.options = options;
     this.ringMax = options.stderrRing ?? 40;
     const extra = options.extraPipes ?? 0;
-    const stdio: Array<'ignore' | 'pipe'> = ['ignore', 'pipe', 'pipe'];
+    const stdio: Array<'ignore' | 'pipe'> = [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'];
     for (let i = 0; i < extra; i++) stdio.push('pipe');
     this.readyPromise = new Promise<void>((resolve, reject) => {
       this.readyResolve = resolve;
@@ -127,6 +131,19 @@ export class SupervisedProcess {
     const s = this.child.stdio[fd];
     if (!s || !('read' in s)) throw new AvlocError('INTERNAL', `fd ${fd} is not a readable pipe`);
     return s as Readable;
+  }
+
+  /**
+   * Writes `text` to the child's stdin (opened with `stdin: true`). Returns false, writing nothing,
+   * when there is no open stdin or the child has not read the last SEND_BACKLOG_MAX bytes yet: a
+   * child that stops reading cannot make us buffer without bound.
+   */
+  send(text: string): boolean {
+    const w = this.child.stdin;
+    if (!w || w.destroyed || !w.writable || this.exitInfo || this.closing) return false;
+    if (w.writableLength > SEND_BACKLOG_MAX) return false;
+    w.write(text);
+    return true;
   }
 
   /** Resolves when ready; rejects with FFMPEG_START_TIMEOUT / FFMPEG_EXITED / FFMPEG_NOT_FOUND / CLOSED. */

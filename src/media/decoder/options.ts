@@ -25,6 +25,11 @@ export interface DecoderOptions {
   readonly previewFps?: number;
   /** Deliver only the first frame of each 1/N s slot (offline `--fps N`, live pipeline.maxFpsPerStream; see decoder-args). */
   readonly selectFps?: number;
+  /**
+   * Live: decode behind an analysis gate whose rate setAnalysisFps() changes while ffmpeg runs
+   * (src/media/analysis-gate.ts). Ignored for files. Default false.
+   */
+  readonly gate?: boolean;
   /** Audio chunk length (default 20 ms). */
   readonly audioChunkMs?: number;
   readonly ffmpegPath?: string;
