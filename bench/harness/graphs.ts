@@ -29,7 +29,7 @@ export function describeSessions(config: Pick<Config, 'model' | 'pipeline'>): st
   const m = config.model;
   return [
     `device=${m.device}`,
-    `intraOp=${m.intraOpThreads > 0 ? m.intraOpThreads : 'default (min(4, cores))'}`,
+    `intraOp=${m.intraOpThreads > 0 ? m.intraOpThreads : 'measured at start (1, 2, 4 … up to min(4, cores))'}`,
     `interOp=${m.interOpThreads}`,
     `service inference in a worker thread: ${m.worker ? 'yes' : 'no'}`,
   ].join(', ');

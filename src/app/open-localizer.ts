@@ -5,6 +5,7 @@ import { readCard } from '../inference/bundle.ts';
 import { OrtLocalizer, type Localizer, type LocalizerOptions } from '../inference/localizer.ts';
 import { RemoteLocalizer } from '../inference/remote/remote-localizer.ts';
 import { WorkerLocalizer } from '../inference/worker-localizer.ts';
+import { openWithBestThreads, type ThreadChoice } from '../inference/thread-choice.ts';
 import { warmUp } from '../inference/warmup.ts';
 import type { Logger } from '../log.ts';
 import { resolveConfigPath } from './paths.ts';
@@ -39,9 +40,16 @@ export async function openLocalizer(
   };
   // In a worker by default: ORT's session.run is synchronous and would otherwise block the event
   // loop that relays RTMP and reads the decoders' pipes (docs/BENCHMARKS.md).
-  const localizer = config.model.worker
-    ? await WorkerLocalizer.open(dir, { ...opts, onExit: (err) => log.error(`model: ${err.message}`, { code: err.code }) })
-    : await OrtLocalizer.open(dir, opts);
+  let threadChoice: ThreadChoice | null = null;
+  let localizer: WorkerLocalizer | OrtLocalizer;
+  if (config.model.worker) {
+    localizer = await WorkerLocalizer.open(dir, { ...opts, onExit: (err) => log.error(`model: ${err.message}`, { code: err.code }) });
+    threadChoice = localizer.threadChoice;
+  } else if (opts.intraOpNumThreads === undefined && opts.device === 'cpu') {
+    ({ localizer, choice: threadChoice } = await openWithBestThreads(dir, opts));
+  } else {
+    localizer = await OrtLocalizer.open(dir, opts);
+  }
   for (const w of localizer.warnings) log.warn(`model: ${w}`);
   const warm = config.model.warmup ? await warmUp(localizer, config.pipeline.maxBatch) : null;
   const { card } = localizer;
@@ -50,6 +58,7 @@ export async function openLocalizer(
     name: card.name,
     device: localizer.device,
     worker: config.model.worker,
+    ...(threadChoice ? { intraOpThreads: `${threadChoice.threads} (measured: ${threadChoice.msByThreads.map(([t, ms]) => `${t} → ${ms.toFixed(1)} ms`).join(', ')})` } : {}),
     input: `${card.visual.width}x${card.visual.height}`,
     grid: card.visual.grid,
     audio: `${card.audio.sampleRate} Hz x ${card.audio.windowSeconds} s`,

@@ -118,7 +118,7 @@ export const configSchema = z
         /** A model bundle folder (docs/MODEL_CONTRACT.md). Relative paths resolve against the working directory. */
         dir: z.string().default('models/avin-centernet'),
         device: z.enum(['cpu', 'cuda']).default('cpu'),
-        /** Threads inside one ONNX Runtime op; 0 lets ORT pick. */
+        /** Threads inside one ONNX Runtime op; 0: measured per model at start on the CPU (src/inference/thread-choice.ts). */
         intraOpThreads: z.number().int().min(0).max(256).default(0),
         interOpThreads: z.number().int().min(0).max(256).default(1),
         /** Run inference in a worker thread, off the event loop that relays RTMP and reads the decoders (false: in-process). */

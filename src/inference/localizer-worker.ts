@@ -2,6 +2,7 @@ import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { AvlocError } from '../errors.ts';
 import { OrtLocalizer } from './localizer.ts';
 import { windowSamples } from './model-card.ts';
+import { openWithBestThreads, type ThreadChoice } from './thread-choice.ts';
 import type { FromWorker, ToWorker, WireError, WorkerInit } from './localizer-worker-protocol.ts';
 
 /**
@@ -46,8 +47,13 @@ async function embed(localizer: OrtLocalizer, msg: Extract<ToWorker, { type: 'em
 async function main(p: MessagePort): Promise<void> {
   const init = workerData as WorkerInit;
   let localizer: OrtLocalizer;
+  let threadChoice: ThreadChoice | null = null;
   try {
-    localizer = await OrtLocalizer.open(init.dir, init.opts);
+    if (init.chooseThreads) {
+      ({ localizer, choice: threadChoice } = await openWithBestThreads(init.dir, init.opts));
+    } else {
+      localizer = await OrtLocalizer.open(init.dir, init.opts);
+    }
   } catch (err) {
     post({ type: 'open-failed', error: wire(err) });
     p.close(); // nothing else keeps this thread alive: it exits
@@ -62,7 +68,7 @@ async function main(p: MessagePort): Promise<void> {
       void localizer.close().finally(() => p.close());
     }
   });
-  post({ type: 'ready', card: localizer.card, device: localizer.device, warnings: localizer.warnings });
+  post({ type: 'ready', card: localizer.card, device: localizer.device, warnings: localizer.warnings, threadChoice });
 }
 
 void main(port);

@@ -4,6 +4,7 @@ import { AvlocError } from '../errors.ts';
 import type { Localizer, LocalizerDevice, LocalizerOptions } from './localizer.ts';
 import type { FromWorker, Graph, ToWorker, WireError, WorkerInit } from './localizer-worker-protocol.ts';
 import { windowSamples, type ModelCard } from './model-card.ts';
+import type { ThreadChoice } from './thread-choice.ts';
 
 /**
  * A Localizer whose OrtLocalizer lives in a worker thread. onnxruntime-node runs session.run
@@ -56,6 +57,8 @@ export class WorkerLocalizer implements Localizer {
     readonly device: LocalizerDevice,
     /** Load-time warnings from the bundle check, for the caller to log. */
     readonly warnings: readonly string[],
+    /** The intra-op thread count measured at start, when it was left to us (else null). */
+    readonly threadChoice: ThreadChoice | null,
     private readonly opts: WorkerLocalizerOptions,
   ) {
     this.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
@@ -69,11 +72,11 @@ export class WorkerLocalizer implements Localizer {
   /** Opens the bundle in a new worker; load errors surface exactly as from OrtLocalizer.open(). */
   static async open(dir: string, opts: WorkerLocalizerOptions = {}): Promise<WorkerLocalizer> {
     const { onExit: _onExit, closeTimeoutMs: _closeTimeoutMs, ...ortOpts } = opts;
-    // The event loop now runs while ORT does, so leave it a core: by default one intra-op thread
-    // fewer than OrtLocalizer's min(4, cores). On a 2-core box, 2 ORT threads beside a busy loop
-    // made inference 2-4x slower in the bench; 1 thread was faster than in-process inference.
+    // Unset on the CPU: measured per model at start (thread-choice.ts). On CUDA the threads only
+    // feed the GPU, so leave the event loop a core: one fewer than OrtLocalizer's min(4, cores).
+    const choose = ortOpts.intraOpNumThreads === undefined && (ortOpts.device ?? 'cpu') === 'cpu';
     const intraOpNumThreads = ortOpts.intraOpNumThreads ?? Math.max(1, Math.min(4, availableParallelism() - 1));
-    const init: WorkerInit = { dir, opts: { ...ortOpts, intraOpNumThreads } };
+    const init: WorkerInit = { dir, opts: choose ? ortOpts : { ...ortOpts, intraOpNumThreads }, chooseThreads: choose };
     const worker = new Worker(BOOT, { workerData: init });
     const first = await new Promise<FromWorker>((resolve, reject) => {
       const onExit = (code: number) => reject(new AvlocError('INTERNAL', `inference worker exited (code ${code}) while loading ${dir}`));
@@ -97,7 +100,7 @@ export class WorkerLocalizer implements Localizer {
       await worker.terminate();
       throw new AvlocError('INTERNAL', `inference worker sent "${first.type}" before it was ready`);
     }
-    return new WorkerLocalizer(worker, first.card, first.device, first.warnings, opts);
+    return new WorkerLocalizer(worker, first.card, first.device, first.warnings, first.threadChoice, opts);
   }
 
   embedVisual(frames: readonly Uint8Array[]): Promise<Float32Array[]> {
