@@ -6,13 +6,16 @@ import { OrtLocalizer, type LocalizerOptions } from './localizer.ts';
  * How many threads ONNX Runtime gets inside one operator, when the config leaves it to us
  * (model.intraOpThreads = 0): measured at start, per model, because the answer depends on it.
  *
- * Measured on a 2-core machine, alone: the default model (many small convolutions) ran a frame in
- * 15.7 ms on one thread and 22.7 ms on two — the threads spend more time meeting than working —
- * while the full-size AVIN-RN ran visual + audio in 150 ms on one thread and 82 ms on two. And
- * in the service the extra threads compete with the decoders and the event loop: AVIN-RN's 1.9×
- * alone became 1.25× there. So each candidate is opened and timed on one frame's work (a visual
- * batch and an audio window, after one untimed call), and more threads are taken only when they
- * are at least `minSpeedup` times faster than the choice so far.
+ * Each candidate (1, 2, 4 … up to min(4, cores)) is opened and timed on one batch's work (a visual
+ * batch and an audio window, after one untimed call). More threads are kept only when both hold:
+ *  - they are at least `minSpeedup` times faster than the choice so far, alone; and
+ *  - one frame costs the choice so far at least `minFrameMs` (a 30 fps frame period). A model
+ *    cheaper than that serves many streams, whose decoders and pipeline then take the cores the
+ *    extra threads would need, and a parallel operator waits for its preempted thread.
+ * Measured on 2 cores (pool threads not spinning, localizer.ts): the default model ran a batch of
+ * 4 + audio in 67 ms on one thread and 42 ms on two alone, but the service delivered 44.7 against
+ * 39.6 heatmaps/s at 8 streams on one thread and two; the full-size AVIN-RN (77 ms a frame) ran
+ * 1.9× faster alone on two threads, and the service 19.5 against 11.0 heatmaps/s at 1 stream.
  */
 export interface ThreadChoice {
   readonly threads: number;
@@ -31,6 +34,8 @@ export interface ChooseThreadsOptions {
   readonly candidates?: readonly number[];
   /** Default 1.2. */
   readonly minSpeedup?: number;
+  /** Milliseconds per frame below which one thread is kept. Default 1000 / 30. */
+  readonly minFrameMs?: number;
   /** Timed rounds per candidate (median taken). Default 3. */
   readonly rounds?: number;
   /** Frames in the timed visual batch. Default 4. */
@@ -47,20 +52,22 @@ export async function openWithBestThreads(
 ): Promise<{ localizer: OrtLocalizer; choice: ThreadChoice }> {
   const candidates = choose.candidates ?? threadCandidates();
   const minSpeedup = choose.minSpeedup ?? 1.2;
+  const minFrameMs = choose.minFrameMs ?? 1000 / 30;
+  const batch = Math.min(choose.batch ?? 4, opts.maxBatchSize ?? 16);
   const timed: Array<[number, number]> = [];
   let best: { localizer: OrtLocalizer; threads: number; ms: number } | null = null;
   for (const threads of candidates) {
     const localizer = await (choose.open ?? OrtLocalizer.open)(dir, { ...opts, intraOpNumThreads: threads });
     let ms: number;
     try {
-      ms = await timeRound(localizer, choose.rounds ?? 3, Math.min(choose.batch ?? 4, opts.maxBatchSize ?? 16));
+      ms = await timeRound(localizer, choose.rounds ?? 3, batch);
     } catch (err) {
       await localizer.close();
       await best?.localizer.close();
       throw err;
     }
     timed.push([threads, ms]);
-    if (best === null || best.ms >= ms * minSpeedup) {
+    if (best === null || (best.ms >= ms * minSpeedup && best.ms / batch >= minFrameMs)) {
       await best?.localizer.close();
       best = { localizer, threads, ms };
     } else {

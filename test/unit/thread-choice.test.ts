@@ -30,12 +30,16 @@ function fakes(ms: Record<number, number>) {
 
 test('thread choice: more threads only when they are clearly faster; every other session is closed', async () => {
   const scales = fakes({ 1: 60, 2: 20, 4: 18 });
-  const a = await openWithBestThreads('x', {}, { candidates: [1, 2, 4], open: scales.open, rounds: 1 });
+  const a = await openWithBestThreads('x', {}, { candidates: [1, 2, 4], open: scales.open, rounds: 1, batch: 1, minFrameMs: 15 });
   assert.equal(a.choice.threads, 2, `2 threads are 3× faster; 4 only 10 % more: ${JSON.stringify(a.choice.msByThreads)}`);
   assert.deepEqual(scales.opened.map((o) => [o.threads, o.closed]), [[1, true], [2, false], [4, true]]);
 
   const flat = fakes({ 1: 30, 2: 28 });
-  const b = await openWithBestThreads('x', {}, { candidates: [1, 2], open: flat.open, rounds: 1 });
+  const b = await openWithBestThreads('x', {}, { candidates: [1, 2], open: flat.open, rounds: 1, batch: 1, minFrameMs: 15 });
   assert.equal(b.choice.threads, 1, 'a few percent is not worth a thread that competes with the decoders');
   assert.deepEqual(flat.opened.map((o) => o.closed), [false, true]);
+
+  const cheap = fakes({ 1: 30, 2: 10 });
+  const c = await openWithBestThreads('x', {}, { candidates: [1, 2], open: cheap.open, rounds: 1, batch: 1, minFrameMs: 50 });
+  assert.equal(c.choice.threads, 1, 'a model cheaper than minFrameMs a frame keeps one thread: its streams need the other cores');
 });
