@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { findPython } from '../../src/demo/preflight.ts';
 
 /**
  * The heavy regime's model: the full-size AVIN-RN architecture (ResNet-18 on both branches, the
@@ -11,7 +12,7 @@ import { join, resolve } from 'node:path';
 export const HEAVY_DIR = 'models/.cache/bundles/avin-rn-random';
 
 export function heavyExportCommand(outDir: string): { python: string; args: string[]; cwd: string } {
-  const python = process.env['AVLOC_PYTHON'] ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
+  const python = findPython();
   return { python, args: ['-m', 'avloc_toolkit.export', '--preset', 'avin-rn', '--seed', '0', '--random', '--out', resolve(outDir)], cwd: 'models' };
 }
 
