@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, Server } from 'node:http';
 import { join } from 'node:path';
 import { Subject, from, map } from 'rxjs';
-import { openLocalizer } from './app/open-localizer.ts';
+import { openWarmLocalizer } from './app/open-localizer.ts';
 import { liveDecoderSettings } from './app/decoder-settings.ts';
 import { PACKAGE_ROOT, resolveConfigPath } from './app/paths.ts';
 import { RateControl } from './app/rate-control.ts';
@@ -16,6 +16,7 @@ import { createVerifier } from './auth/tokens.ts';
 import type { Config } from './config/schema.ts';
 import { AvlocError, describeError } from './errors.ts';
 import { BatchRunner } from './inference/batch-runner.ts';
+import { efficientBatch } from './inference/warmup.ts';
 import { registerRemoteMetrics } from './inference/remote/remote-metrics.ts';
 import { RemoteLocalizer } from './inference/remote/remote-localizer.ts';
 import { RtmpIngest } from './ingest/rtmp-ingest.ts';
@@ -107,7 +108,9 @@ export async function startServer(config: Config, log: Logger): Promise<AvlocSer
     static: ffInfo.isStatic,
     passedOver: ffmpeg.passedOver.map((c) => `${c.via}: ${c.rejected ?? ''}`),
   });
-  const localizer = await openLocalizer(config, log);
+  const { localizer, warm } = await openWarmLocalizer(config, log);
+  const maxBatchSize = config.pipeline.adaptiveBatch && warm ? efficientBatch(warm.visualMsPerFrame) : config.pipeline.maxBatch;
+  if (maxBatchSize !== config.pipeline.maxBatch) log.info('inference batches', { maxBatch: maxBatchSize, why: 'larger batches were no cheaper per frame at warm-up (pipeline.adaptiveBatch)' });
   const { card } = localizer;
   const model: ModelInfo = { name: card.name, gridH: card.visual.grid[0], gridW: card.visual.grid[1] };
 
@@ -143,7 +146,7 @@ export async function startServer(config: Config, log: Logger): Promise<AvlocSer
   const results = jobs$
     .pipe(
       scheduleBatches<FrameResult>(runBatch, {
-        maxBatchSize: config.pipeline.maxBatch,
+        maxBatchSize,
         maxWaitMs: config.pipeline.maxWaitMs,
         deadlineMs: config.pipeline.deadlineMs,
         counters,

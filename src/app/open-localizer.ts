@@ -6,7 +6,7 @@ import { OrtLocalizer, type Localizer, type LocalizerOptions } from '../inferenc
 import { RemoteLocalizer } from '../inference/remote/remote-localizer.ts';
 import { WorkerLocalizer } from '../inference/worker-localizer.ts';
 import { openWithBestThreads, type ThreadChoice } from '../inference/thread-choice.ts';
-import { warmUp } from '../inference/warmup.ts';
+import { warmUp, type WarmUpResult } from '../inference/warmup.ts';
 import type { Logger } from '../log.ts';
 import { resolveConfigPath } from './paths.ts';
 
@@ -23,6 +23,14 @@ export async function openLocalizer(
   config: Pick<Config, 'model' | 'pipeline'>,
   log: Logger,
 ): Promise<Localizer & { readonly warnings: readonly string[] }> {
+  return (await openWarmLocalizer(config, log)).localizer;
+}
+
+/** openLocalizer, and what its warm-up measured (null: no warm-up, or a remote model). */
+export async function openWarmLocalizer(
+  config: Pick<Config, 'model' | 'pipeline'>,
+  log: Logger,
+): Promise<{ localizer: Localizer & { readonly warnings: readonly string[] }; warm: WarmUpResult | null }> {
   const dir = resolveConfigPath(config.model.dir);
   if (!existsSync(dir)) {
     const hint =
@@ -31,7 +39,7 @@ export async function openLocalizer(
         : '';
     throw new AvlocError('MODEL_INVALID', `model bundle folder not found: ${dir}${hint}`);
   }
-  if (config.model.remote) return openRemote(dir, config.model.remote, log);
+  if (config.model.remote) return { localizer: await openRemote(dir, config.model.remote, log), warm: null };
   const opts: LocalizerOptions = {
     device: config.model.device,
     ...(config.model.intraOpThreads > 0 ? { intraOpNumThreads: config.model.intraOpThreads } : {}),
@@ -62,9 +70,9 @@ export async function openLocalizer(
     input: `${card.visual.width}x${card.visual.height}`,
     grid: card.visual.grid,
     audio: `${card.audio.sampleRate} Hz x ${card.audio.windowSeconds} s`,
-    ...(warm ? { warmedUp: `batch 1-${warm.batches} in ${warm.ms.toFixed(0)} ms` } : {}),
+    ...(warm ? { warmedUp: `batch 1-${warm.batches} in ${warm.ms.toFixed(0)} ms`, visualMsPerFrame: warm.visualMsPerFrame.map((m) => Number(m.toFixed(2))) } : {}),
   });
-  return localizer;
+  return { localizer, warm };
 }
 
 async function openRemote(dir: string, remote: NonNullable<Config['model']['remote']>, log: Logger): Promise<RemoteLocalizer> {

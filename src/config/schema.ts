@@ -143,6 +143,13 @@ export const configSchema = z
       .object({
         /** Largest inference batch across streams. */
         maxBatch: z.number().int().min(1).max(256).default(8),
+        /**
+         * Live service: batches no larger than the smallest size whose cost per frame, timed at
+         * warm-up, is within 10 % of the cheapest (src/inference/warmup.ts, efficientBatch);
+         * maxBatch stays the bound. Where a frame costs the same in any batch (a small CPU) batches
+         * stay small and latency low; where batching pays (a GPU) they stay large. Needs model.warmup.
+         */
+        adaptiveBatch: z.boolean().default(true),
         /** How long the first ready frame may wait for others to join its batch. */
         maxWaitMs: z.number().min(0).max(1000).default(5),
         /** A frame still waiting this long after it entered the scheduler is dropped as stale. */

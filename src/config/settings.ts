@@ -43,6 +43,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'pipeline.audioCadenceMs', kind: 'number', env: 'AVLOC_AUDIO_CADENCE_MS', flag: 'audio-cadence-ms' },
   { key: 'pipeline.maxFpsPerStream', kind: 'number', env: 'AVLOC_MAX_FPS_PER_STREAM', flag: 'max-fps-per-stream' },
   { key: 'pipeline.adaptiveRate', kind: 'boolean', env: 'AVLOC_ADAPTIVE_RATE', flag: 'no-adaptive-rate', invert: true },
+  { key: 'pipeline.adaptiveBatch', kind: 'boolean', env: 'AVLOC_ADAPTIVE_BATCH', flag: 'no-adaptive-batch', invert: true },
   { key: 'limits.maxStreams', kind: 'number', env: 'AVLOC_MAX_STREAMS', flag: 'max-streams' },
   { key: 'preview.enabled', kind: 'boolean', env: 'AVLOC_PREVIEW', flag: 'no-preview', invert: true },
   { key: 'viewer.dir', kind: 'string', env: 'AVLOC_VIEWER_DIR', flag: 'viewer-dir' },

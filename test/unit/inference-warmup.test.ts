@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { OrtLocalizer, type Localizer } from '../../src/inference/localizer.ts';
 import { warmUp } from '../../src/inference/warmup.ts';
 
-test('warm-up runs both graphs at every batch size, largest first, on inputs of the model\'s shape', async () => {
+test('warm-up runs both graphs at every batch size, largest first, on inputs of the model\'s shape, then times each visual batch', async () => {
   const ort = await OrtLocalizer.open('test/fixtures/avin-tiny-random', { intraOpNumThreads: 1 });
   const calls: string[] = [];
   const spy: Localizer = {
@@ -21,9 +21,11 @@ test('warm-up runs both graphs at every batch size, largest first, on inputs of 
   };
   try {
     const r = await warmUp(spy, 3);
-    assert.deepEqual(calls, ['v3', 'a3', 'v2', 'a2', 'v1', 'a1']);
+    assert.deepEqual(calls, ['v3', 'a3', 'v2', 'a2', 'v1', 'a1', 'v1', 'v2', 'v3'], 'then the visual graph timed once more at each size');
     assert.equal(r.batches, 3);
     assert.ok(r.ms > 0);
+    assert.equal(r.visualMsPerFrame.length, 3);
+    assert.ok(r.visualMsPerFrame.every((m) => m > 0 && Number.isFinite(m)));
   } finally {
     await spy.close();
   }
