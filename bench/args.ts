@@ -26,6 +26,8 @@ export interface BenchOptions {
   readonly maxBatch: number | null;
   /** Service config pipeline.adaptiveRate = false (decode every frame, skip late). */
   readonly noAdaptiveRate: boolean;
+  /** Service config pipeline.adaptiveBatch = false (batches up to pipeline.maxBatch). */
+  readonly noAdaptiveBatch: boolean;
   readonly outDir: string;
   readonly parts: readonly Part[];
   /** Stream counts for the saturation sweep. */
@@ -67,6 +69,7 @@ export const USAGE = `npm run bench -- [options]
   --max-fps N          service config pipeline.maxFpsPerStream = N (analyzed frames per second per stream)
   --max-batch N        service config pipeline.maxBatch = N (largest batch across streams)
   --no-adaptive-rate   service config pipeline.adaptiveRate = false (every frame decoded, late ones skipped)
+  --no-adaptive-batch  service config pipeline.adaptiveBatch = false (batches up to pipeline.maxBatch)
   --out DIR            where JSON, Markdown and SVG go (default bench/out)
   --only LIST          comma-separated parts: ceiling,saturation,fair,soak,naive (fair needs saturation)
   --heavy DIR          the heavy regime's bundle (default: the full-size AVIN-RN with random weights,
@@ -104,6 +107,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
       'max-fps': { type: 'string' },
       'max-batch': { type: 'string' },
       'no-adaptive-rate': { type: 'boolean' },
+      'no-adaptive-batch': { type: 'boolean' },
       worker: { type: 'boolean' },
       'no-worker': { type: 'boolean' },
       out: { type: 'string' },
@@ -137,6 +141,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
     maxFps: values['max-fps'] !== undefined ? positive(values['max-fps'], '--max-fps', 0) : null,
     maxBatch: values['max-batch'] !== undefined ? positive(values['max-batch'], '--max-batch', 0) : null,
     noAdaptiveRate: values['no-adaptive-rate'] === true,
+    noAdaptiveBatch: values['no-adaptive-batch'] === true,
     worker: values['no-worker'] ? false : values.worker ? true : null,
     outDir: values.out ?? 'bench/out',
     parts,

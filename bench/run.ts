@@ -42,6 +42,7 @@ function serviceOverrides(opts: BenchOptions): Record<string, unknown> | undefin
   const pipeline: Record<string, number | boolean> = {};
   if (opts.maxFps !== null) pipeline['maxFpsPerStream'] = opts.maxFps;
   if (opts.noAdaptiveRate) pipeline['adaptiveRate'] = false;
+  if (opts.noAdaptiveBatch) pipeline['adaptiveBatch'] = false;
   if (opts.maxBatch !== null) pipeline['maxBatch'] = opts.maxBatch;
   if (Object.keys(pipeline).length > 0) o['pipeline'] = pipeline;
   return Object.keys(o).length > 0 ? o : undefined;
@@ -52,6 +53,7 @@ function serviceWords(opts: BenchOptions): string {
   if (opts.maxFps !== null) w.push(`pipeline.maxFpsPerStream = ${opts.maxFps} (--max-fps)`);
   if (opts.maxBatch !== null) w.push(`pipeline.maxBatch = ${opts.maxBatch} (--max-batch)`);
   if (opts.noAdaptiveRate) w.push('pipeline.adaptiveRate = false (--no-adaptive-rate)');
+  if (opts.noAdaptiveBatch) w.push('pipeline.adaptiveBatch = false (--no-adaptive-batch)');
   return `default config, ${w.join(', ')}`;
 }
 

@@ -18,7 +18,7 @@ refreshes this page and \`docs/bench/\`.
 Options: \`--model DIR\` (default: the service's default model, else the random-weight fixture, and the
 run says so), \`--heavy DIR\` / \`--no-heavy\` (the heavy regime's model, below), \`--device cpu|cuda\` (passed to the service and to the ceiling's sessions),
 \`--intra-op-threads N\`, \`--worker\` / \`--no-worker\` (inference in a worker thread or not), \`--no-preview\`,
-\`--max-fps N\` (the service's \`pipeline.maxFpsPerStream\`), \`--max-batch N\`, \`--no-adaptive-rate\` (the service's \`pipeline.adaptiveRate\` off), \`--only ceiling,saturation,fair,soak,naive\`, \`--streams 1,2,4\`,
+\`--max-fps N\` (the service's \`pipeline.maxFpsPerStream\`), \`--max-batch N\`, \`--no-adaptive-rate\`, \`--no-adaptive-batch\` (the service's \`pipeline.adaptiveRate\` / \`adaptiveBatch\` off), \`--only ceiling,saturation,fair,soak,naive\`, \`--streams 1,2,4\`,
 \`--duration S\`, \`--soak S\`, \`--out DIR\`. \`node --import tsx bench/render.ts RUN.json [--docs]\`
 re-renders a saved run without measuring again.
 
