@@ -108,8 +108,8 @@ export async function startServer(config: Config, log: Logger): Promise<AvlocSer
     static: ffInfo.isStatic,
     passedOver: ffmpeg.passedOver.map((c) => `${c.via}: ${c.rejected ?? ''}`),
   });
-  const { localizer, warm } = await openWarmLocalizer(config, log);
-  const maxBatchSize = config.pipeline.adaptiveBatch && warm ? efficientBatch(warm.visualMsPerFrame) : config.pipeline.maxBatch;
+  const { localizer, warm } = await openWarmLocalizer(config, log, config.pipeline.adaptiveBatch);
+  const maxBatchSize = warm?.visualMsPerFrame ? efficientBatch(warm.visualMsPerFrame) : config.pipeline.maxBatch;
   if (maxBatchSize !== config.pipeline.maxBatch) log.info('inference batches', { maxBatch: maxBatchSize, why: 'larger batches were no cheaper per frame at warm-up (pipeline.adaptiveBatch)' });
   const { card } = localizer;
   const model: ModelInfo = { name: card.name, gridH: card.visual.grid[0], gridW: card.visual.grid[1] };

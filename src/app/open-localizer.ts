@@ -23,13 +23,17 @@ export async function openLocalizer(
   config: Pick<Config, 'model' | 'pipeline'>,
   log: Logger,
 ): Promise<Localizer & { readonly warnings: readonly string[] }> {
-  return (await openWarmLocalizer(config, log)).localizer;
+  return (await openWarmLocalizer(config, log, false)).localizer;
 }
 
-/** openLocalizer, and what its warm-up measured (null: no warm-up, or a remote model). */
+/**
+ * openLocalizer, and what its warm-up measured (null: no warm-up, or a remote model);
+ * `timeBatches`: also time every visual batch size (for pipeline.adaptiveBatch).
+ */
 export async function openWarmLocalizer(
   config: Pick<Config, 'model' | 'pipeline'>,
   log: Logger,
+  timeBatches = true,
 ): Promise<{ localizer: Localizer & { readonly warnings: readonly string[] }; warm: WarmUpResult | null }> {
   const dir = resolveConfigPath(config.model.dir);
   if (!existsSync(dir)) {
@@ -59,7 +63,7 @@ export async function openWarmLocalizer(
     localizer = await OrtLocalizer.open(dir, opts);
   }
   for (const w of localizer.warnings) log.warn(`model: ${w}`);
-  const warm = config.model.warmup ? await warmUp(localizer, config.pipeline.maxBatch) : null;
+  const warm = config.model.warmup ? await warmUp(localizer, config.pipeline.maxBatch, timeBatches) : null;
   const { card } = localizer;
   log.info('model loaded', {
     dir,
@@ -70,7 +74,7 @@ export async function openWarmLocalizer(
     input: `${card.visual.width}x${card.visual.height}`,
     grid: card.visual.grid,
     audio: `${card.audio.sampleRate} Hz x ${card.audio.windowSeconds} s`,
-    ...(warm ? { warmedUp: `batch 1-${warm.batches} in ${warm.ms.toFixed(0)} ms`, visualMsPerFrame: warm.visualMsPerFrame.map((m) => Number(m.toFixed(2))) } : {}),
+    ...(warm ? { warmedUp: `batch 1-${warm.batches} in ${warm.ms.toFixed(0)} ms`, ...(warm.visualMsPerFrame ? { visualMsPerFrame: warm.visualMsPerFrame.map((m) => Number(m.toFixed(2))) } : {}) } : {}),
   });
   return { localizer, warm };
 }

@@ -42,6 +42,8 @@ export interface ChooseThreadsOptions {
   readonly batch?: number;
   /** How a candidate is opened (tests replace it). Default OrtLocalizer.open. */
   readonly open?: (dir: string, opts: LocalizerOptions) => Promise<OrtLocalizer>;
+  /** Milliseconds clock (tests replace it). Default performance.now. */
+  readonly clock?: () => number;
 }
 
 /** Opens `dir` with the best intra-op thread count (see above); the other sessions are closed. */
@@ -60,7 +62,7 @@ export async function openWithBestThreads(
     const localizer = await (choose.open ?? OrtLocalizer.open)(dir, { ...opts, intraOpNumThreads: threads });
     let ms: number;
     try {
-      ms = await timeRound(localizer, choose.rounds ?? 3, batch);
+      ms = await timeRound(localizer, choose.rounds ?? 3, batch, choose.clock ?? (() => performance.now()));
     } catch (err) {
       await localizer.close();
       await best?.localizer.close();
@@ -78,17 +80,17 @@ export async function openWithBestThreads(
   return { localizer: best.localizer, choice: { threads: best.threads, msByThreads: timed } };
 }
 
-async function timeRound(localizer: OrtLocalizer, rounds: number, batch: number): Promise<number> {
+async function timeRound(localizer: OrtLocalizer, rounds: number, batch: number, clock: () => number): Promise<number> {
   const { height, width } = localizer.card.visual;
   // Non-constant pixels and samples: some kernels take short cuts on zeros.
   const frame = Uint8Array.from({ length: height * width * 3 }, (_, i) => (i * 2654435761) >>> 24);
   const window = Float32Array.from({ length: windowSamples(localizer.card) }, (_, i) => Math.sin(i * 0.05) * 0.3);
   const frames = Array.from({ length: batch }, () => frame);
   const once = async () => {
-    const t0 = performance.now();
+    const t0 = clock();
     await localizer.embedVisual(frames);
     await localizer.embedAudio([window]);
-    return performance.now() - t0;
+    return clock() - t0;
   };
   await once();
   const times: number[] = [];

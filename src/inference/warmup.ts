@@ -16,11 +16,12 @@ import type { Localizer } from './localizer.ts';
 export interface WarmUpResult {
   readonly batches: number;
   readonly ms: number;
-  /** Milliseconds per frame of the visual graph at batch 1, 2, … maxBatch (index b − 1). */
-  readonly visualMsPerFrame: readonly number[];
+  /** Milliseconds per frame of the visual graph at batch 1, 2, … maxBatch (index b − 1); null when not timed. */
+  readonly visualMsPerFrame: readonly number[] | null;
 }
 
-export async function warmUp(localizer: Localizer, maxBatch: number): Promise<WarmUpResult> {
+/** `timeBatches`: also time each visual batch size (only the live service's adaptive batch uses it). */
+export async function warmUp(localizer: Localizer, maxBatch: number, timeBatches = true): Promise<WarmUpResult> {
   const { height, width } = localizer.card.visual;
   const frame = new Uint8Array(height * width * 3);
   const window = new Float32Array(windowSamples(localizer.card));
@@ -29,6 +30,7 @@ export async function warmUp(localizer: Localizer, maxBatch: number): Promise<Wa
     await localizer.embedVisual(Array.from({ length: b }, () => frame));
     await localizer.embedAudio(Array.from({ length: b }, () => window));
   }
+  if (!timeBatches) return { batches: maxBatch, ms: performance.now() - t0, visualMsPerFrame: null };
   const visualMsPerFrame: number[] = [];
   for (let b = 1; b <= maxBatch; b++) {
     const t = performance.now();

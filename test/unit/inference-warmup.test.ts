@@ -24,8 +24,12 @@ test('warm-up runs both graphs at every batch size, largest first, on inputs of 
     assert.deepEqual(calls, ['v3', 'a3', 'v2', 'a2', 'v1', 'a1', 'v1', 'v2', 'v3'], 'then the visual graph timed once more at each size');
     assert.equal(r.batches, 3);
     assert.ok(r.ms > 0);
-    assert.equal(r.visualMsPerFrame.length, 3);
-    assert.ok(r.visualMsPerFrame.every((m) => m > 0 && Number.isFinite(m)));
+    const timed = r.visualMsPerFrame;
+    assert.ok(timed !== null && timed.length === 3 && timed.every((m) => m > 0 && Number.isFinite(m)), String(timed));
+    calls.length = 0;
+    const untimed = await warmUp(spy, 2, false);
+    assert.equal(untimed.visualMsPerFrame, null);
+    assert.deepEqual(calls, ['v2', 'a2', 'v1', 'a1'], 'no timed pass when nobody uses it');
   } finally {
     await spy.close();
   }
